@@ -4,8 +4,8 @@ namespace Harmony;
 /// The vocabulary Harmony renders into and parses from, injected so that Harmony itself stays free of I/O:
 /// the GGUF's own tokenizer in the agent, simple tables in tests.
 /// </summary>
-/// <remarks>Implementations must be safe to call from one thread at a time; the parser calls
-/// <see cref="GetTokenBytes"/> once per generated token, so it must not allocate.</remarks>
+/// <remarks>Implementations must be safe to call from several threads. An id's bytes never change once the id
+/// exists: parsers cache the decoded text of short tokens per tokenizer.</remarks>
 public interface IHarmonyTokenizer
 {
     /// <summary>The special ids of this vocabulary.</summary>
@@ -19,7 +19,7 @@ public interface IHarmonyTokenizer
 
     /// <summary>
     /// The bytes of an ordinary token. They may be part of a UTF-8 character. Returns empty for special or
-    /// unknown ids and never throws.
+    /// unknown ids, never throws, and must not allocate: the parser calls it for tokens it has not cached.
     /// </summary>
     ReadOnlySpan<byte> GetTokenBytes(int token);
 }

@@ -221,6 +221,35 @@ public sealed class ParserTests
         listener.AssertWellFormed();
     }
 
+    [Fact]
+    public void Token_text_of_every_length_and_script_comes_out_exactly()
+    {
+        string[] pieces =
+        [
+            "a", "ab", "abcdefgh", "abcdefghi", " a much longer token", "é", "日本語", "💖💖💖💖", "💖💖💖💖💖", "\t\n", "<|end|>",
+        ];
+        var tokenizer = new PieceTokenizer();
+        int[] ids = [.. pieces.Select(p => tokenizer.GetOrAdd(System.Text.Encoding.UTF8.GetBytes(p)))];
+
+        // Twice through the same parser's tokenizer: once filling the shared table, once reading it.
+        for (int round = 0; round < 2; round++)
+        {
+            var listener = new RecordingListener();
+            var parser = new HarmonyStreamParser(tokenizer, listener);
+            parser.Push(Tokens(tokenizer, "<|channel|>final<|message|>"));
+            parser.Push(ids);
+            parser.Push(O200kByteTokenizer.GetByteToken(0xF0));
+            parser.Push(ids);
+            parser.Push(200002);
+
+            string expected = string.Concat(pieces) + "\uFFFD" + string.Concat(pieces);
+            Assert.Equal(expected, Assert.Single(listener.Messages).Text);
+            Assert.Equal(expected, string.Concat(listener.VisibleChunks));
+            // The lone 0xF0 waits for more bytes, then comes out as U+FFFD in the same chunk as the "a" that follows it.
+            Assert.Equal(pieces.Length * 2, listener.VisibleChunks.Count());
+        }
+    }
+
     private static RecordingListener Parse(string completion)
     {
         var tokenizer = new PieceTokenizer();

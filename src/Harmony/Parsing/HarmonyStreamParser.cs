@@ -22,6 +22,7 @@ public sealed class HarmonyStreamParser
     private readonly IHarmonyTokenizer _tokenizer;
     private readonly IHarmonyStreamListener _listener;
     private readonly HeaderParser _headerParser;
+    private readonly TokenTextTable? _tokenText;
     private readonly int _firstSpecial;
     private readonly int _start;
     private readonly int _end;
@@ -54,6 +55,7 @@ public sealed class HarmonyStreamParser
         _tokenizer = tokenizer;
         _listener = listener;
         _headerParser = new HeaderParser(tokenizer);
+        _tokenText = TokenTextTable.For(tokenizer);
         HarmonySpecialTokens specials = tokenizer.SpecialTokens;
         _firstSpecial = specials.FirstSpecialId;
         _start = specials.Start;
@@ -101,7 +103,7 @@ public sealed class HarmonyStreamParser
         // The hot path: ordinary text inside a message.
         if (_state == State.Content && (uint)token < (uint)_firstSpecial)
         {
-            AppendContent(_tokenizer.GetTokenBytes(token));
+            AppendOrdinary(token);
             return;
         }
 
@@ -304,6 +306,27 @@ public sealed class HarmonyStreamParser
         HarmonyHeader header = _headerParser.ParseLenient(_headerTokens.AsSpan(0, _headerCount), _implicitRole, out ReadOnlySpan<byte> content);
         BeginContent(header);
         AppendContent(content);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AppendOrdinary(int token)
+    {
+        int length;
+        if (_pendingCount == 0 && _tokenText is not null && (length = _tokenText.Length(token)) != 0)
+        {
+            if (_textLength + TokenTextTable.SlotLength > _text.Length)
+            {
+                Array.Resize(ref _text, _text.Length * 2);
+            }
+
+            _tokenText.CopyTo(token, _text.AsSpan(_textLength, TokenTextTable.SlotLength));
+            ReadOnlySpan<char> delta = _text.AsSpan(_textLength, length);
+            _textLength += length;
+            _listener.OnText(_header.Route, delta);
+            return;
+        }
+
+        AppendContent(_tokenizer.GetTokenBytes(token));
     }
 
     private void AppendContent(ReadOnlySpan<byte> bytes)
