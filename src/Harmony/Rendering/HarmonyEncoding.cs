@@ -55,6 +55,13 @@ public sealed class HarmonyEncoding
         return writer.ToString();
     }
 
+    /// <summary>Appends the ids of untrusted UTF-8 text as ordinary tokens only (harmony.md §5.5).</summary>
+    public void EncodeOrdinary(ReadOnlySpan<byte> utf8, List<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        OrdinaryText.Encode(_tokenizer, utf8, tokens);
+    }
+
     /// <summary>Appends the ids of untrusted text as ordinary tokens only (harmony.md §5.5).</summary>
     public void EncodeOrdinary(string text, List<int> tokens)
     {

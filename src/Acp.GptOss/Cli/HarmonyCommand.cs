@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.CommandLine;
+using System.Text;
+using Acp.GptOss.Hosting;
+using Harmony;
+using Harmony.Conversations;
+using Harmony.Parsing;
+using Harmony.Rendering;
+using Microsoft.Extensions.Logging;
+
+namespace Acp.GptOss.Cli;
+
+/// <summary><c>acp-gptoss harmony parse|render</c>: the Harmony library on the command line, for inspection and goldens.</summary>
+internal static class HarmonyCommand
+{
+    public static Command Create(StdioStreams streams, Func<ILoggerFactory> loggers)
+    {
+        var parse = new Command("parse", "Parse a completion and print the parser's events as JSON lines.");
+        var completionFile = new Argument<string>("FILE")
+        {
+            Description = "A completion written with literal special-token spellings (- for stdin; a final newline is ignored), "
+                + "or a golden case (.json).",
+        };
+        var cancel = new Option<bool>("--cancel") { Description = "Cancel after the last token instead of ending the stream." };
+        parse.Arguments.Add(completionFile);
+        parse.Options.Add(cancel);
+        parse.SetAction((result, token) => ParseAsync(
+            result.GetValue(completionFile)!, result.GetValue(cancel), streams, loggers, token));
+
+        var render = new Command("render", "Render a conversation (schemas/harmony-conversation.schema.json) for completion.");
+        var conversationFile = new Argument<string>("CONVERSATION") { Description = "The conversation, as JSON (- for stdin)." };
+        var ids = new Option<bool>("--ids") { Description = "Print token ids, one per line, instead of text with literal special spellings." };
+        render.Arguments.Add(conversationFile);
+        render.Options.Add(ids);
+        render.SetAction((result, token) => RenderAsync(result.GetValue(conversationFile)!, result.GetValue(ids), streams, token));
+
+        var harmony = new Command("harmony", "Inspect the Harmony format: parse completions, render conversations.");
+        harmony.Subcommands.Add(parse);
+        harmony.Subcommands.Add(render);
+        return harmony;
+    }
+
+    private static async Task<int> ParseAsync(
+        string path, bool cancel, StdioStreams streams, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
+    {
+        byte[]? content = await ReadInputAsync(path, streams, cancellationToken).ConfigureAwait(false);
+        if (content is null)
+        {
+            return ExitCodes.InputError;
+        }
+
+        IHarmonyTokenizer tokenizer = O200kByteTokenizer.Instance;
+        CompletionInput input;
+        try
+        {
+            input = CompletionInput.FromFile(path, content, tokenizer);
+        }
+        catch (FormatException e)
+        {
+            await streams.Error.WriteLineAsync($"acp-gptoss: {path}: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.InputError;
+        }
+
+        var lines = new ArrayBufferWriter<byte>(input.Tokens.Length * 48);
+        using (var writer = new ParseEventWriter(lines, loggers().CreateLogger("Harmony.Parser")))
+        {
+            var parser = new HarmonyStreamParser(tokenizer, writer);
+            parser.Push(input.Tokens);
+            if (cancel || input.CancelAfterLast)
+            {
+                parser.Cancel();
+            }
+            else
+            {
+                parser.Finish();
+            }
+        }
+
+        await streams.Output.WriteAsync(lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RenderAsync(string path, bool ids, StdioStreams streams, CancellationToken cancellationToken)
+    {
+        byte[]? content = await ReadInputAsync(path, streams, cancellationToken).ConfigureAwait(false);
+        if (content is null)
+        {
+            return ExitCodes.InputError;
+        }
+
+        HarmonyConversation conversation;
+        try
+        {
+            conversation = HarmonyConversationJson.Parse(content);
+        }
+        catch (FormatException e)
+        {
+            await streams.Error.WriteLineAsync($"acp-gptoss: {path}: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.InputError;
+        }
+
+        var encoding = new HarmonyEncoding(O200kByteTokenizer.Instance);
+        string text = ids
+            ? string.Join('\n', encoding.RenderForCompletion(conversation)) + "\n"
+            : encoding.RenderForCompletionText(conversation);
+        await streams.Output.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
+        await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private static async Task<byte[]?> ReadInputAsync(string path, StdioStreams streams, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (path == "-")
+            {
+                using var buffer = new MemoryStream();
+                await streams.Input.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return buffer.ToArray();
+            }
+
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await streams.Error.WriteLineAsync($"acp-gptoss: cannot read {path}: {e.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+}

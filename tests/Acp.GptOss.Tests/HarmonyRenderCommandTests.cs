@@ -1,0 +1,44 @@
+using System.Text;
+using Acp.GptOss.Tests.Support;
+using Harmony;
+
+namespace Acp.GptOss.Tests;
+
+public sealed class HarmonyRenderCommandTests
+{
+    public static TheoryData<string> Cases() =>
+        [.. Directory.EnumerateFiles(CliRunner.GoldenPath("render"), "*.conversation.json")
+            .Select(f => Path.GetFileName(f)[..^".conversation.json".Length]).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Render_prints_the_golden_prompt(string name)
+    {
+        CliResult result = await CliRunner.RunAsync("harmony", "render", CliRunner.GoldenPath("render", name + ".conversation.json"));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(await File.ReadAllBytesAsync(CliRunner.GoldenPath("render", name + ".txt")), result.Output);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Render_ids_spell_the_same_prompt(string name)
+    {
+        CliResult result = await CliRunner.RunAsync("harmony", "render", "--ids", CliRunner.GoldenPath("render", name + ".conversation.json"));
+
+        int[] ids = [.. result.Lines.Select(int.Parse)];
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(200006, ids[0]);
+        Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", name + ".txt")), HarmonyLiteralText.Render(ids, O200kByteTokenizer.Instance));
+    }
+
+    [Fact]
+    public async Task An_invalid_conversation_says_where_and_prints_nothing()
+    {
+        CliResult result = await CliRunner.RunAsync(Encoding.UTF8.GetBytes("""{"messages":[{"role":"robot","content":"hi"}]}"""), "harmony", "render", "-");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Output);
+        Assert.Contains("$.messages[0].role", result.Error, StringComparison.Ordinal);
+    }
+}
