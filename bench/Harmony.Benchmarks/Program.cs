@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Harmony.Benchmarks.ParserBenchmarks).Assembly).Run(args);
