@@ -1,0 +1,34 @@
+using Acp.Protocol.JsonRpc;
+
+namespace Acp.Protocol;
+
+/// <summary>Binds an <see cref="IAcpAgent"/> to a JSON-RPC connection, and the connection to an <see cref="IAcpClient"/>.</summary>
+public sealed class AcpAgentConnection : IAcpClient
+{
+    private readonly JsonRpcConnection _connection;
+
+    /// <summary>Wraps a connection; call <see cref="Serve"/> before running it.</summary>
+    public AcpAgentConnection(JsonRpcConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+    }
+
+    /// <summary>Routes the client's requests and notifications to <paramref name="agent"/>.</summary>
+    public void Serve(IAcpAgent agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        AcpJsonContext json = AcpJsonContext.Default;
+        _connection.AddRequestHandler(AcpMethods.Initialize, json.InitializeRequest, json.InitializeResponse, (r, _, ct) => agent.InitializeAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionNew, json.NewSessionRequest, json.NewSessionResponse, (r, _, ct) => agent.NewSessionAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionPrompt, json.PromptRequest, json.PromptResponse, agent.PromptAsync);
+        _connection.AddRequestHandler(
+            AcpMethods.SessionSetConfigOption, json.SetSessionConfigOptionRequest, json.SetSessionConfigOptionResponse,
+            (r, _, ct) => agent.SetSessionConfigOptionAsync(r, ct));
+        _connection.AddNotificationHandler(AcpMethods.SessionCancel, json.CancelNotification, agent.Cancel);
+    }
+
+    /// <inheritdoc />
+    public void SessionUpdate(SessionNotification notification) =>
+        _connection.Notify(AcpMethods.SessionUpdate, notification, AcpJsonContext.Default.SessionNotification);
+}

@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace Acp.Protocol;
+
+/// <summary>
+/// The source-generated serializers of every ACP message: camelCase, nulls left out, required and non-nullable
+/// members enforced when reading (a missing <c>cwd</c> is an error, not an empty string).
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    AllowOutOfOrderMetadataProperties = true)]
+[JsonSerializable(typeof(InitializeRequest))]
+[JsonSerializable(typeof(InitializeResponse))]
+[JsonSerializable(typeof(NewSessionRequest))]
+[JsonSerializable(typeof(NewSessionResponse))]
+[JsonSerializable(typeof(PromptRequest))]
+[JsonSerializable(typeof(PromptResponse))]
+[JsonSerializable(typeof(CancelNotification))]
+[JsonSerializable(typeof(SetSessionConfigOptionRequest))]
+[JsonSerializable(typeof(SetSessionConfigOptionResponse))]
+[JsonSerializable(typeof(SessionNotification))]
+[JsonSerializable(typeof(SessionErrorData))]
+public sealed partial class AcpJsonContext : JsonSerializerContext;

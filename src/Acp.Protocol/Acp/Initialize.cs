@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Acp.Protocol;
+
+/// <summary><c>initialize</c> params.</summary>
+/// <param name="ProtocolVersion">The latest version the client speaks.</param>
+public sealed record InitializeRequest(int ProtocolVersion)
+{
+    /// <summary>What the client can do; absent means nothing.</summary>
+    public ClientCapabilities? ClientCapabilities { get; init; }
+
+    /// <summary>Who the client is.</summary>
+    public Implementation? ClientInfo { get; init; }
+}
+
+/// <summary>What a client can do for the agent.</summary>
+public sealed record ClientCapabilities
+{
+    /// <summary>File system methods the client serves.</summary>
+    public FileSystemCapability? Fs { get; init; }
+
+    /// <summary>Whether the client serves the <c>terminal/*</c> methods.</summary>
+    public bool Terminal { get; init; }
+
+    /// <summary>Custom capabilities.</summary>
+    public JsonElement? Meta { get; init; }
+}
+
+/// <summary>The client's file system methods.</summary>
+public sealed record FileSystemCapability
+{
+    /// <summary><c>fs/read_text_file</c>.</summary>
+    public bool ReadTextFile { get; init; }
+
+    /// <summary><c>fs/write_text_file</c>.</summary>
+    public bool WriteTextFile { get; init; }
+}
+
+/// <summary>A program's name and version.</summary>
+/// <param name="Name">Its programmatic name.</param>
+/// <param name="Version">Its version.</param>
+public sealed record Implementation(string Name, string Version)
+{
+    /// <summary>Its display name.</summary>
+    public string? Title { get; init; }
+}
+
+/// <summary><c>initialize</c> result.</summary>
+/// <param name="ProtocolVersion">The version both will speak.</param>
+/// <param name="AgentCapabilities">What the agent can do; omitted features are unsupported.</param>
+/// <param name="AuthMethods">How to authenticate; empty when no authentication is needed.</param>
+/// <param name="AgentInfo">Who the agent is.</param>
+public sealed record InitializeResponse(
+    int ProtocolVersion, AgentCapabilities AgentCapabilities, IReadOnlyList<AuthMethod> AuthMethods, Implementation AgentInfo);
+
+/// <summary>What an agent can do.</summary>
+/// <param name="LoadSession">Whether <c>session/load</c> works.</param>
+/// <param name="PromptCapabilities">Which content a prompt may hold.</param>
+public sealed record AgentCapabilities(bool LoadSession, PromptCapabilities PromptCapabilities);
+
+/// <summary>Which content blocks a prompt may hold beyond text and resource links.</summary>
+/// <param name="Image">Image blocks.</param>
+/// <param name="Audio">Audio blocks.</param>
+/// <param name="EmbeddedContext">Resource blocks (embedded file contents).</param>
+public sealed record PromptCapabilities(bool Image, bool Audio, bool EmbeddedContext);
+
+/// <summary>An authentication method.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Name">Its display name.</param>
+public sealed record AuthMethod(string Id, string Name);

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Acp.Protocol;
+
+/// <summary><c>session/update</c> params.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Update">What happened.</param>
+public sealed record SessionNotification(string SessionId, SessionUpdate Update);
+
+/// <summary>One kind of progress in a session.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "sessionUpdate")]
+[JsonDerivedType(typeof(AgentMessageChunk), "agent_message_chunk")]
+[JsonDerivedType(typeof(AgentThoughtChunk), "agent_thought_chunk")]
+[JsonDerivedType(typeof(UserMessageChunk), "user_message_chunk")]
+[JsonDerivedType(typeof(ToolCallStart), "tool_call")]
+[JsonDerivedType(typeof(ToolCallProgress), "tool_call_update")]
+[JsonDerivedType(typeof(UsageUpdate), "usage_update")]
+[JsonDerivedType(typeof(ConfigOptionUpdate), "config_option_update")]
+public abstract record SessionUpdate;
+
+/// <summary>A piece of the agent's answer; chunks with the same message id form one message.</summary>
+/// <param name="Content">The piece.</param>
+public sealed record AgentMessageChunk(ContentBlock Content) : SessionUpdate
+{
+    /// <summary>The message it belongs to.</summary>
+    public string? MessageId { get; init; }
+}
+
+/// <summary>A piece of the agent's visible thinking.</summary>
+/// <param name="Content">The piece.</param>
+public sealed record AgentThoughtChunk(ContentBlock Content) : SessionUpdate
+{
+    /// <summary>The thought it belongs to.</summary>
+    public string? MessageId { get; init; }
+}
+
+/// <summary>A piece of a user message (history replay).</summary>
+/// <param name="Content">The piece.</param>
+public sealed record UserMessageChunk(ContentBlock Content) : SessionUpdate
+{
+    /// <summary>The message it belongs to.</summary>
+    public string? MessageId { get; init; }
+}
+
+/// <summary>A new tool call (<c>tool_call</c>).</summary>
+/// <param name="ToolCallId">Its id within the session.</param>
+/// <param name="Title">What it does, for people.</param>
+public sealed record ToolCallStart(string ToolCallId, string Title) : SessionUpdate
+{
+    /// <summary>The tool's programmatic name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>What sort of tool it is.</summary>
+    public ToolKind? Kind { get; init; }
+
+    /// <summary>Where it stands.</summary>
+    public ToolCallStatus? Status { get; init; }
+
+    /// <summary>What it produced.</summary>
+    public IReadOnlyList<ToolCallContent>? Content { get; init; }
+
+    /// <summary>The arguments it was called with.</summary>
+    public JsonElement? RawInput { get; init; }
+}
+
+/// <summary>A change to a tool call (<c>tool_call_update</c>); fields given replace the old ones.</summary>
+/// <param name="ToolCallId">The call.</param>
+public sealed record ToolCallProgress(string ToolCallId) : SessionUpdate
+{
+    /// <summary>Where it stands.</summary>
+    public ToolCallStatus? Status { get; init; }
+
+    /// <summary>What it produced, replacing earlier content.</summary>
+    public IReadOnlyList<ToolCallContent>? Content { get; init; }
+
+    /// <summary>Its raw result.</summary>
+    public JsonElement? RawOutput { get; init; }
+}
+
+/// <summary>How full the context is (<c>usage_update</c>).</summary>
+/// <param name="Used">Tokens in the context now.</param>
+/// <param name="Size">The context's size in tokens.</param>
+public sealed record UsageUpdate(long Used, long Size) : SessionUpdate;
+
+/// <summary>The agent changed config options (<c>config_option_update</c>).</summary>
+/// <param name="ConfigOptions">Every option with its current value.</param>
+public sealed record ConfigOptionUpdate(IReadOnlyList<SessionConfigOption> ConfigOptions) : SessionUpdate;
+
+/// <summary>What sort of tool a call uses.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ToolKind>))]
+public enum ToolKind
+{
+    /// <summary>Reads files or data.</summary>
+    [JsonStringEnumMemberName("read")]
+    Read,
+
+    /// <summary>Changes files.</summary>
+    [JsonStringEnumMemberName("edit")]
+    Edit,
+
+    /// <summary>Deletes files.</summary>
+    [JsonStringEnumMemberName("delete")]
+    Delete,
+
+    /// <summary>Moves files.</summary>
+    [JsonStringEnumMemberName("move")]
+    Move,
+
+    /// <summary>Searches.</summary>
+    [JsonStringEnumMemberName("search")]
+    Search,
+
+    /// <summary>Runs commands.</summary>
+    [JsonStringEnumMemberName("execute")]
+    Execute,
+
+    /// <summary>Thinks.</summary>
+    [JsonStringEnumMemberName("think")]
+    Think,
+
+    /// <summary>Fetches from the network.</summary>
+    [JsonStringEnumMemberName("fetch")]
+    Fetch,
+
+    /// <summary>Anything else.</summary>
+    [JsonStringEnumMemberName("other")]
+    Other,
+}
+
+/// <summary>Where a tool call stands.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ToolCallStatus>))]
+public enum ToolCallStatus
+{
+    /// <summary>Not started: input streaming, or awaiting approval.</summary>
+    [JsonStringEnumMemberName("pending")]
+    Pending,
+
+    /// <summary>Running.</summary>
+    [JsonStringEnumMemberName("in_progress")]
+    InProgress,
+
+    /// <summary>Done.</summary>
+    [JsonStringEnumMemberName("completed")]
+    Completed,
+
+    /// <summary>Failed, rejected or cancelled.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+}
+
+/// <summary>What a tool call produced.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(ToolCallContentBlock), "content")]
+public abstract record ToolCallContent;
+
+/// <summary>Ordinary content produced by a tool call.</summary>
+/// <param name="Content">The content.</param>
+public sealed record ToolCallContentBlock(ContentBlock Content) : ToolCallContent;

@@ -1,0 +1,72 @@
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Acp.Protocol.JsonRpc;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Acp.Protocol.Tests;
+
+/// <summary>The other end of a connection under test: writes raw lines into it and reads what it writes.</summary>
+internal sealed class RawPeer : IAsyncDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private readonly Pipe _toConnection = new();
+    private readonly Pipe _fromConnection = new();
+    private readonly StreamReader _reader;
+    private readonly Task _running;
+
+    public RawPeer(Action<JsonRpcConnection>? configure = null)
+    {
+        Connection = new JsonRpcConnection(
+            new NdjsonTransport(_toConnection.Reader.AsStream(), _fromConnection.Writer.AsStream(), maxMessageBytes: 1024),
+            NullLogger.Instance);
+        configure?.Invoke(Connection);
+        _reader = new StreamReader(_fromConnection.Reader.AsStream(), Encoding.UTF8);
+        _running = Connection.RunAsync(CancellationToken.None);
+    }
+
+    public JsonRpcConnection Connection { get; }
+
+    public Task Running => _running;
+
+    public async Task SendAsync(string text)
+    {
+        await _toConnection.Writer.WriteAsync(Encoding.UTF8.GetBytes(text));
+    }
+
+    public Task SendLineAsync(string line) => SendAsync(line + "\n");
+
+    /// <summary>The next line the connection wrote, parsed.</summary>
+    public async Task<JsonElement> ReceiveAsync()
+    {
+        string? line = await _reader.ReadLineAsync().WaitAsync(s_timeout);
+        Assert.NotNull(line);
+        using JsonDocument document = JsonDocument.Parse(line);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Ends the input, as a client closing stdin.</summary>
+    public async Task CloseInputAsync() => await _toConnection.Writer.CompleteAsync();
+
+    /// <summary>Whatever the connection still writes, until it closes its output.</summary>
+    public async Task<List<JsonElement>> ReceiveRestAsync()
+    {
+        var lines = new List<JsonElement>();
+        await _running.WaitAsync(s_timeout);
+        await _fromConnection.Writer.CompleteAsync();
+        while (await _reader.ReadLineAsync().WaitAsync(s_timeout) is { } line)
+        {
+            using JsonDocument document = JsonDocument.Parse(line);
+            lines.Add(document.RootElement.Clone());
+        }
+
+        return lines;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _toConnection.Writer.CompleteAsync();
+        await _running.WaitAsync(s_timeout);
+        await Connection.DisposeAsync();
+    }
+}
