@@ -1,20 +1,62 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 
 namespace Acp.GptOss.Hosting;
 
-/// <summary>Logging for every mode: one line per event, on stderr, never on stdout.</summary>
+/// <summary>Logging for every mode: one line per event on stderr (never stdout), written as it happens.</summary>
 internal static class Logging
 {
-    public static ILoggerFactory CreateFactory(LogLevel minimumLevel) => LoggerFactory.Create(builder =>
+    public static ILoggerFactory CreateFactory(TextWriter error, LogLevel minimumLevel) =>
+        LoggerFactory.Create(builder => builder.SetMinimumLevel(minimumLevel).AddProvider(new LineLoggerProvider(error)));
+
+    private sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
     {
-        builder.SetMinimumLevel(minimumLevel);
-        builder.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.AddSimpleConsole(options =>
+        private readonly Lock _gate = new();
+
+        public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
+
+        public void Dispose()
         {
-            options.SingleLine = true;
-            options.ColorBehavior = LoggerColorBehavior.Disabled;
-            options.TimestampFormat = "HH:mm:ss.fff ";
-        });
-    });
+            lock (_gate)
+            {
+                output.Flush();
+            }
+        }
+
+        private void Write(string line)
+        {
+            // Several threads log at once; a line is never interleaved with another.
+            lock (_gate)
+            {
+                output.WriteLine(line);
+                output.Flush();
+            }
+        }
+
+        private sealed class LineLogger(LineLoggerProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                string line = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{DateTime.Now:HH:mm:ss.fff} {Level(logLevel)} {category}: {formatter(state, exception)}");
+                provider.Write(exception is null ? line : line + Environment.NewLine + exception);
+            }
+
+            private static string Level(LogLevel level) => level switch
+            {
+                LogLevel.Trace => "trce",
+                LogLevel.Debug => "dbug",
+                LogLevel.Information => "info",
+                LogLevel.Warning => "warn",
+                LogLevel.Error => "fail",
+                _ => "crit",
+            };
+        }
+    }
 }
