@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text;
+using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Inference;
+using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Cli;
@@ -19,17 +22,16 @@ internal static class AcpGptOssCommand
 
         ILoggerFactory? loggerFactory = null;
         ParseResult? parsed = null;
-        ILoggerFactory Loggers() => loggerFactory ??= Logging.CreateFactory(parsed!.GetValue(logLevel));
+        ILoggerFactory Loggers() => loggerFactory ??= Logging.CreateFactory(streams.Error, parsed!.GetValue(logLevel));
 
-        var root = new RootCommand("acp-gptoss: an Agent Client Protocol agent for OpenAI's GPT-OSS models.");
+        var root = new RootCommand(
+            "acp-gptoss: an Agent Client Protocol agent for OpenAI's GPT-OSS models. Without a command it serves ACP on stdin/stdout.");
         root.Options.Add(logLevel);
+        var agent = new AgentCommandLine();
+        agent.AddTo(root, withEngine: true);
         root.Subcommands.Add(HarmonyCommand.Create(streams, Loggers));
-        root.SetAction(async (_, token) =>
-        {
-            await streams.Error.WriteLineAsync(
-                "acp-gptoss: the ACP agent over stdio is not built yet; try 'acp-gptoss harmony parse FILE' or --help.").ConfigureAwait(false);
-            return ExitCodes.UsageError;
-        });
+        root.Subcommands.Add(ReplayCommand.Create(streams, Loggers));
+        root.SetAction((result, token) => ServeAsync(agent, result, streams, Loggers(), token));
 
         var stdout = new StreamWriter(streams.Output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { AutoFlush = true };
         await using (stdout.ConfigureAwait(false))
@@ -47,5 +49,24 @@ internal static class AcpGptOssCommand
                 loggerFactory?.Dispose();
             }
         }
+    }
+
+    private static async Task<int> ServeAsync(AgentCommandLine agent, ParseResult result, StdioStreams streams, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        AgentOptions? options = agent.ReadOptions(result, out string? error);
+        IInferenceEngine? engine = options is null ? null : agent.CreateEngine(result, loggers, out error);
+        if (engine is null)
+        {
+            await streams.Error.WriteLineAsync($"acp-gptoss: {error}").ConfigureAwait(false);
+            return ExitCodes.UsageError;
+        }
+
+        await using (engine.ConfigureAwait(false))
+        {
+            var transport = new NdjsonTransport(streams.Input, streams.Output);
+            await AgentHost.RunAsync(transport, engine, options!, loggers, cancellationToken).ConfigureAwait(false);
+        }
+
+        return ExitCodes.Success;
     }
 }

@@ -13,7 +13,11 @@ internal sealed record StdioStreams(Stream Input, Stream Output, TextWriter Erro
     public static StdioStreams OpenConsole()
     {
 #pragma warning disable RS0030 // The one sanctioned use of the console.
-        return new StdioStreams(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error);
+        var streams = new StdioStreams(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error);
+
+        // A library that writes to Console.Out lands on stderr instead of corrupting the protocol stream.
+        Console.SetOut(Console.Error);
+        return streams;
 #pragma warning restore RS0030
     }
 }

@@ -1,0 +1,22 @@
+using System.Security.Cryptography;
+
+namespace Acp.GptOss.Agent;
+
+/// <summary>How the agent runs prompt turns.</summary>
+internal sealed record AgentOptions
+{
+    /// <summary>The most tokens one model call may generate.</summary>
+    public int MaxTokens { get; init; } = 4096;
+
+    /// <summary>The most model calls in one prompt turn (each tool call costs one more).</summary>
+    public int MaxTurnRequests { get; init; } = 16;
+
+    /// <summary>The settings a new session starts with.</summary>
+    public SessionSettings DefaultSettings { get; init; } = new();
+
+    /// <summary>Makes a new session id.</summary>
+    public Func<string> NewSessionId { get; init; } = () => "sess_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>Today's date, for the system message.</summary>
+    public Func<DateOnly> Today { get; init; } = () => DateOnly.FromDateTime(DateTime.Now);
+}

@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.Text.Json;
+using Acp.GptOss.Inference;
+using Acp.Protocol;
+using Harmony.Conversations;
+using Harmony.Parsing;
+using Harmony.Rendering;
+using Microsoft.Extensions.Logging;
+
+namespace Acp.GptOss.Agent;
+
+/// <summary>
+/// One prompt turn: render the conversation, stream the model's tokens through the Harmony parser, send what the
+/// user should see, answer tool calls, and sample again until the model is done, the budget runs out, the cap on
+/// model calls is reached, or the turn is cancelled.
+/// </summary>
+internal sealed partial class PromptTurn(AgentSession session, IInferenceEngine engine, IAcpClient client, AgentOptions options, ILogger logger)
+{
+    public const string NoToolsMessage = "no tools are enabled";
+
+    private readonly HarmonyEncoding _encoding = new(engine.Tokenizer);
+
+    public async Task<StopReason> RunAsync(string userText, CancellationToken cancellationToken)
+    {
+        // The user's message stays in the history even if the turn is cancelled.
+        session.History.Add(HarmonyMessage.User(userText));
+        var turn = new TurnState(session.NextMessageId);
+        for (int round = 1; ; round++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return StopReason.Cancelled;
+            }
+
+            SessionSettings settings = session.Settings;
+            int[] prompt = _encoding.RenderForCompletion(Conversation(settings));
+            var mapper = new TurnMapper(settings.ReasoningDisplay, turn);
+            int generated = await SampleAsync(prompt, mapper, cancellationToken).ConfigureAwait(false);
+            Send(new UsageUpdate(prompt.Length + generated, engine.ContextSize));
+            RecordHistory(mapper);
+            LogRound(logger, session.Id, round, prompt.Length, generated, mapper.StopReason);
+
+            switch (mapper.StopReason)
+            {
+                case HarmonyStopReason.ToolCall:
+                    AnswerToolCall(mapper.ToolCall!);
+                    if (round >= options.MaxTurnRequests)
+                    {
+                        return StopReason.MaxTurnRequests;
+                    }
+
+                    continue;
+                case HarmonyStopReason.Cancelled:
+                    return StopReason.Cancelled;
+                case HarmonyStopReason.MaxTokens:
+                    return StopReason.MaxTokens;
+                default:
+                    return StopReason.EndTurn;
+            }
+        }
+    }
+
+    private HarmonyConversation Conversation(SessionSettings settings) => new(
+        new HarmonySystemContent { ReasoningEffort = settings.ReasoningEffort, CurrentDate = options.Today() },
+        new HarmonyDeveloperContent(
+            $"You are a coding assistant working inside the user's code editor. Answer in Markdown. The user's workspace is {session.Cwd}."),
+        session.History);
+
+    private async Task<int> SampleAsync(int[] prompt, TurnMapper mapper, CancellationToken cancellationToken)
+    {
+        var parser = new HarmonyStreamParser(engine.Tokenizer, mapper);
+        var generation = new GenerationOptions(options.MaxTokens, _encoding.SamplingStops.ToArray());
+        int generated = 0;
+        try
+        {
+            await foreach (int token in session.Inference.GenerateAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
+            {
+                generated++;
+                parser.Push(token);
+                SendUpdates(mapper);
+                if (parser.IsStopped)
+                {
+                    // The parser saw the end (a tool call closed by <|end|>, say): stop sampling here.
+                    break;
+                }
+            }
+
+            // The stream ended without a terminator: the budget or the context ran out.
+            parser.Finish();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            parser.Cancel();
+        }
+
+        SendUpdates(mapper);
+        return generated;
+    }
+
+    private void RecordHistory(TurnMapper mapper)
+    {
+        foreach (ParsedMessage message in mapper.Completed)
+        {
+            if (ToHistory(message) is { } history)
+            {
+                session.History.Add(history);
+            }
+        }
+
+        // Of a message cut off by a cancel, keep what the user saw.
+        if (mapper.StopReason == HarmonyStopReason.Cancelled && mapper.ShownText.Length > 0)
+        {
+            session.History.Add(HarmonyMessage.Assistant(HarmonyChannel.Final, mapper.ShownText));
+        }
+    }
+
+    private static HarmonyMessage? ToHistory(ParsedMessage message) => message.Header.Route switch
+    {
+        HarmonyRoute.Analysis => HarmonyMessage.Assistant(HarmonyChannel.Analysis, message.Text),
+        HarmonyRoute.Commentary => HarmonyMessage.Assistant(HarmonyChannel.Commentary, message.Text),
+        HarmonyRoute.Final => HarmonyMessage.Assistant(HarmonyChannel.Final, message.Text),
+        // An unknown channel that ended the turn was shown as the answer.
+        HarmonyRoute.Unknown when message.Terminator is HarmonyTerminator.Return or HarmonyTerminator.EndOfText =>
+            HarmonyMessage.Assistant(HarmonyChannel.Final, message.Text),
+        HarmonyRoute.Tool when message.Terminator != HarmonyTerminator.Truncated =>
+            HarmonyMessage.ToolCall(message.Header.Recipient!, message.Text, ChannelOf(message.Header.Channel), message.Header.ContentType),
+        // A foreign message, a truncated call, an unknown channel nobody saw.
+        _ => null,
+    };
+
+    private void AnswerToolCall(ParsedToolCall call)
+    {
+        string id = session.NextToolCallId();
+        string name = call.Recipient.StartsWith("functions.", StringComparison.Ordinal) ? call.Recipient["functions.".Length..] : call.Recipient;
+        Send(new ToolCallStart(id, call.Recipient)
+        {
+            Name = name,
+            Kind = ToolKind.Other,
+            Status = ToolCallStatus.Pending,
+            RawInput = RawInput(call.Arguments),
+        });
+        Send(new ToolCallProgress(id)
+        {
+            Status = ToolCallStatus.Failed,
+            Content = [new ToolCallContentBlock(new TextContent(NoToolsMessage))],
+        });
+        LogToolCallRefused(logger, session.Id, call.Recipient);
+
+        // The model learns of the failure as the tool's result, and can answer without it.
+        session.History.Add(HarmonyMessage.ToolResult(call.Recipient, $"{{\"error\":\"{NoToolsMessage}\"}}", ChannelOf(call.Channel)));
+    }
+
+    private static HarmonyChannel ChannelOf(string? channel) => channel switch
+    {
+        "analysis" => HarmonyChannel.Analysis,
+        "final" => HarmonyChannel.Final,
+        _ => HarmonyChannel.Commentary,
+    };
+
+    // The arguments as JSON when they are JSON, else as a JSON string.
+    private static JsonElement RawInput(string arguments)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(arguments);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStringValue(arguments);
+            }
+
+            using JsonDocument text = JsonDocument.Parse(buffer.WrittenMemory);
+            return text.RootElement.Clone();
+        }
+    }
+
+    private void SendUpdates(TurnMapper mapper)
+    {
+        foreach (SessionUpdate update in mapper.TakeUpdates())
+        {
+            Send(update);
+        }
+    }
+
+    private void Send(SessionUpdate update) => client.SessionUpdate(new SessionNotification(session.Id, update));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: model call {Round}: {PromptTokens} prompt tokens, {Generated} generated, stop {Stop}")]
+    private static partial void LogRound(ILogger logger, string sessionId, int round, int promptTokens, int generated, HarmonyStopReason? stop);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the model called {Recipient}; no tools are enabled")]
+    private static partial void LogToolCallRefused(ILogger logger, string sessionId, string recipient);
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Acp.Protocol;
+using Acp.Protocol.JsonRpc;
+using Harmony.Conversations;
+
+namespace Acp.GptOss.Agent;
+
+/// <summary>What the user sees of the model's reasoning (the analysis channel).</summary>
+internal enum ReasoningDisplay
+{
+    /// <summary>Nothing.</summary>
+    Hidden,
+
+    /// <summary>A short "Thinking…" thought per analysis message, never its text.</summary>
+    Status,
+
+    /// <summary>The analysis text itself, as thoughts. OpenAI warns that it is not safety-tuned.</summary>
+    Full,
+}
+
+/// <summary>A session's config options (ACP <c>configOptions</c>). Immutable: a turn takes one snapshot per round.</summary>
+internal sealed record SessionSettings(ReasoningEffort ReasoningEffort = ReasoningEffort.Medium, ReasoningDisplay ReasoningDisplay = ReasoningDisplay.Status)
+{
+    public const string ReasoningEffortId = "reasoning_effort";
+    public const string ReasoningDisplayId = "reasoning_display";
+
+    private static readonly (string Value, string Name, string Description, ReasoningEffort Effort)[] s_efforts =
+    [
+        ("low", "Low", "Short reasoning, fast answers", ReasoningEffort.Low),
+        ("medium", "Medium", "Balanced", ReasoningEffort.Medium),
+        ("high", "High", "Long reasoning, for hard problems", ReasoningEffort.High),
+    ];
+
+    private static readonly (string Value, string Name, string Description, ReasoningDisplay Display)[] s_displays =
+    [
+        ("hidden", "Hidden", "Show nothing while the model reasons", ReasoningDisplay.Hidden),
+        ("status", "Status", "Show that the model is reasoning, not what", ReasoningDisplay.Status),
+        ("full", "Full", "Show the model's raw reasoning", ReasoningDisplay.Full),
+    ];
+
+    /// <summary>The options with their current values, in priority order.</summary>
+    public IReadOnlyList<SessionConfigOption> ToConfigOptions() =>
+    [
+        new SessionConfigOption(
+            ReasoningEffortId, "Reasoning effort", ValueOf(ReasoningEffort),
+            [.. s_efforts.Select(e => new SessionConfigSelectOption(e.Value, e.Name) { Description = e.Description })])
+        {
+            Category = "thought_level",
+            Description = "How much GPT-OSS reasons before it answers.",
+        },
+        new SessionConfigOption(
+            ReasoningDisplayId, "Reasoning display", ValueOf(ReasoningDisplay),
+            [.. s_displays.Select(d => new SessionConfigSelectOption(d.Value, d.Name) { Description = d.Description })])
+        {
+            Description = "What you see of the model's reasoning.",
+        },
+    ];
+
+    /// <summary>These settings with one option changed.</summary>
+    /// <exception cref="JsonRpcException">-32602 for an unknown option or a value it does not take.</exception>
+    public SessionSettings With(string configId, JsonElement value, string? type)
+    {
+        if (type is not null || value.ValueKind != JsonValueKind.String)
+        {
+            throw InvalidParams($"{configId} is a select option; its value is a string.");
+        }
+
+        string text = value.GetString()!;
+        return configId switch
+        {
+            ReasoningEffortId => this with
+            {
+                ReasoningEffort = s_efforts.FirstOrDefault(e => e.Value == text) is { Value: not null } e
+                    ? e.Effort
+                    : throw InvalidParams($"{configId} takes low, medium or high, not \"{text}\"."),
+            },
+            ReasoningDisplayId => this with
+            {
+                ReasoningDisplay = s_displays.FirstOrDefault(d => d.Value == text) is { Value: not null } d
+                    ? d.Display
+                    : throw InvalidParams($"{configId} takes hidden, status or full, not \"{text}\"."),
+            },
+            _ => throw InvalidParams($"Unknown config option \"{configId}\"; this agent has {ReasoningEffortId} and {ReasoningDisplayId}."),
+        };
+    }
+
+    /// <summary>Parses a reasoning display named on the command line.</summary>
+    public static bool TryParseDisplay(string text, out ReasoningDisplay display)
+    {
+        (string Value, string Name, string Description, ReasoningDisplay Display) match = s_displays.FirstOrDefault(d => d.Value == text);
+        display = match.Display;
+        return match.Value is not null;
+    }
+
+    private static string ValueOf(ReasoningEffort effort) => s_efforts.First(e => e.Effort == effort).Value;
+
+    private static string ValueOf(ReasoningDisplay display) => s_displays.First(d => d.Display == display).Value;
+
+    private static JsonRpcException InvalidParams(string message) => new(JsonRpcErrorCodes.InvalidParams, message);
+}

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using Acp.GptOss.Agent;
+using Acp.GptOss.Inference;
+using Microsoft.Extensions.Logging;
+
+namespace Acp.GptOss.Cli;
+
+/// <summary>The options that configure the agent and its engine, shared by the agent and <c>replay</c>.</summary>
+internal sealed class AgentCommandLine
+{
+    public Option<string> Engine { get; } = new("--engine")
+    {
+        Description = "The inference engine: none, or script (a scripted model, for tests and demos).",
+        DefaultValueFactory = _ => "none",
+    };
+
+    public Option<string?> Script { get; } = new("--script")
+    {
+        Description = "With --engine script: a completion file (every sampling round), or a folder of 1.txt, 2.txt, ... (one per round; the last repeats).",
+    };
+
+    public Option<int> TokenDelayMs { get; } = new("--token-delay-ms")
+    {
+        Description = "With --engine script: milliseconds between tokens.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public Option<string?> PromptLog { get; } = new("--prompt-log")
+    {
+        Description = "With --engine script: append every rendered prompt to this file, with literal special tokens.",
+    };
+
+    public Option<int> MaxTokens { get; } = new("--max-tokens")
+    {
+        Description = "The most tokens one model call may generate.",
+        DefaultValueFactory = _ => new AgentOptions().MaxTokens,
+    };
+
+    public Option<int> MaxTurnRequests { get; } = new("--max-turn-requests")
+    {
+        Description = "The most model calls in one prompt turn.",
+        DefaultValueFactory = _ => new AgentOptions().MaxTurnRequests,
+    };
+
+    public Option<int> ContextSize { get; } = new("--ctx-size")
+    {
+        Description = "The context size of a session, in tokens.",
+        DefaultValueFactory = _ => 8192,
+    };
+
+    public Option<string> ReasoningDisplay { get; } = new("--reasoning-display")
+    {
+        Description = "What the user sees of the model's reasoning at first: hidden, status or full.",
+        DefaultValueFactory = _ => "status",
+    };
+
+    public void AddTo(Command command, bool withEngine)
+    {
+        if (withEngine)
+        {
+            command.Options.Add(Engine);
+            command.Options.Add(Script);
+            command.Options.Add(PromptLog);
+        }
+
+        command.Options.Add(ContextSize);
+
+        command.Options.Add(TokenDelayMs);
+        command.Options.Add(MaxTokens);
+        command.Options.Add(MaxTurnRequests);
+        command.Options.Add(ReasoningDisplay);
+    }
+
+    /// <summary>The agent options, or an error for the user.</summary>
+    public AgentOptions? ReadOptions(ParseResult result, out string? error)
+    {
+        error = null;
+        if (!SessionSettings.TryParseDisplay(result.GetValue(ReasoningDisplay)!, out ReasoningDisplay display))
+        {
+            error = "--reasoning-display takes hidden, status or full.";
+            return null;
+        }
+
+        int maxTokens = result.GetValue(MaxTokens);
+        int maxTurnRequests = result.GetValue(MaxTurnRequests);
+        if (maxTokens < 1 || maxTurnRequests < 1)
+        {
+            error = "--max-tokens and --max-turn-requests must be at least 1.";
+            return null;
+        }
+
+        return new AgentOptions
+        {
+            MaxTokens = maxTokens,
+            MaxTurnRequests = maxTurnRequests,
+            DefaultSettings = new SessionSettings(ReasoningDisplay: display),
+        };
+    }
+
+    /// <summary>The engine the agent's options ask for, or an error for the user.</summary>
+    public IInferenceEngine? CreateEngine(ParseResult result, ILoggerFactory loggers, out string? error) =>
+        CreateEngine(result, result.GetValue(Engine)!, result.GetValue(Script), result.GetValue(PromptLog), loggers, out error);
+
+    /// <summary>An engine of the given kind, or an error for the user.</summary>
+    public IInferenceEngine? CreateEngine(
+        ParseResult result, string engine, string? script, string? promptLog, ILoggerFactory loggers, out string? error)
+    {
+        error = null;
+        int contextSize = result.GetValue(ContextSize);
+        if (contextSize < 16)
+        {
+            error = "--ctx-size must be at least 16.";
+            return null;
+        }
+
+        switch (engine)
+        {
+            case "none" when script is null:
+                return new UnavailableInferenceEngine();
+            case "none":
+            case "script":
+                if (script is null)
+                {
+                    error = "--engine script needs --script FILE (a completion) or --script FOLDER (1.txt, 2.txt, ...).";
+                    return null;
+                }
+
+                try
+                {
+                    return ScriptedInferenceEngine.Create(
+                        script, TimeSpan.FromMilliseconds(Math.Max(0, result.GetValue(TokenDelayMs))), promptLog, contextSize,
+                        loggers.CreateLogger("Acp.GptOss.Inference"));
+                }
+                catch (ArgumentException e)
+                {
+                    error = e.Message;
+                    return null;
+                }
+
+            default:
+                error = $"Unknown engine \"{engine}\": use none or script.";
+                return null;
+        }
+    }
+}
