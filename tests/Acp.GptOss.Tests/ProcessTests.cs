@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests;
 
-/// <summary>The built executable, run as a process: stdout carries results only, everything else goes to stderr.</summary>
+/// <summary>The built executable, run as a process: stdout carries results or protocol only, everything else goes to stderr.</summary>
 public sealed class ProcessTests
 {
     [Fact]
@@ -12,7 +11,7 @@ public sealed class ProcessTests
     {
         string golden = CliRunner.GoldenPath("harmony", "C03-preamble-then-tool-call.json");
 
-        ProcessResult process = await RunAsync("harmony", "parse", golden);
+        ProcessResult process = await RunAgentAsync("harmony", "parse", golden);
         CliResult inProcess = await CliRunner.RunAsync("harmony", "parse", golden);
 
         Assert.Equal(0, process.ExitCode);
@@ -27,11 +26,11 @@ public sealed class ProcessTests
         await File.WriteAllTextAsync(path, "<|channel|>finalx<|message|>odd<|start|>assistant<|channel|>final<|message|>ok<|return|>");
         try
         {
-            ProcessResult result = await RunAsync("harmony", "parse", path, "--log-level", "Debug");
+            ProcessResult result = await RunAgentAsync("harmony", "parse", path, "--log-level", "Debug");
 
             Assert.Equal(0, result.ExitCode);
             Assert.Contains("Tolerated malformed output: UnknownChannel", result.Error, StringComparison.Ordinal);
-            Assert.All(result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => JsonDocument.Parse(line).Dispose());
+            Assert.All(result.Lines, line => JsonDocument.Parse(line).Dispose());
         }
         finally
         {
@@ -43,9 +42,12 @@ public sealed class ProcessTests
     [InlineData("harmony", "parse")]
     [InlineData("--no-such-option")]
     [InlineData("harmony", "render", "/no/such/file.json")]
+    [InlineData("--engine", "script")]
+    [InlineData("--engine", "script", "--script", "/no/such/script.txt")]
+    [InlineData("--engine", "warp-drive")]
     public async Task Mistakes_write_nothing_to_stdout(params string[] args)
     {
-        ProcessResult result = await RunAsync(args);
+        ProcessResult result = await RunAgentAsync(args);
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Equal("", result.Output);
@@ -53,28 +55,76 @@ public sealed class ProcessTests
         Assert.DoesNotContain("Unhandled exception", result.Error, StringComparison.Ordinal);
     }
 
-    private static async Task<ProcessResult> RunAsync(params string[] args)
+    [Fact]
+    public async Task The_agent_on_stdio_survives_junk_answers_everything_and_exits_0_at_end_of_input()
     {
-        var start = new ProcessStartInfo("dotnet")
+        string script = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(script, "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi.<|return|>");
+        string[] input =
+        [
+            "this is not json",
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}""",
+            "[1,2,3]",
+            "",
+            """{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"/tmp","mcpServers":[]}}""",
+            """{"jsonrpc":"2.0","id":3,"method":"no/such/method","params":{}}""",
+            """{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"nobody"}}""",
+            new string('x', 100_000),
+        ];
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "acp-gptoss.dll"));
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+            ProcessResult result = await RunAgentAsync(input, "--engine", "script", "--script", script);
 
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new ProcessResult(process.ExitCode, await output, await error);
+            Assert.Equal(0, result.ExitCode);
+            JsonElement[] lines = [.. result.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+            Assert.All(lines, l => Assert.Equal("2.0", l.GetProperty("jsonrpc").GetString()));
+            // Requests are answered as they finish, so only the set of answers is fixed.
+            Assert.Equal(
+                [-32700, -32700, -32601, -32600, 1, 2],
+                lines.Select(l => l.TryGetProperty("error", out JsonElement e) ? e.GetProperty("code").GetInt32() : l.GetProperty("id").GetInt32()).Order());
+            Assert.Contains("Initialized by", result.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
     }
 
-    private sealed record ProcessResult(int ExitCode, string Output, string Error);
+    [Fact]
+    public async Task A_prompt_over_stdio_streams_the_answer_and_hides_the_reasoning()
+    {
+        string script = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(script, "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi there.<|return|>");
+        try
+        {
+            await using ChildProcess agent = ChildProcess.Start("dotnet", [Repository.Agent, "--engine", "script", "--script", script]);
+            await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}""");
+            await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"/tmp","mcpServers":[]}}""");
+            await agent.Input.FlushAsync();
+            string created = await agent.WaitForLineAsync(l => l.Contains("\"id\":2", StringComparison.Ordinal));
+            string session = JsonDocument.Parse(created).RootElement.GetProperty("result").GetProperty("sessionId").GetString()!;
+            await agent.Input.WriteLineAsync($$$"""{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"{{{session}}}","prompt":[{"type":"text","text":"hello"}]}}""");
+            await agent.Input.FlushAsync();
+            await agent.WaitForLineAsync(l => l.Contains("\"id\":3", StringComparison.Ordinal));
+            agent.Input.Close();
+            ProcessResult result = await agent.WaitAsync();
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.Contains("\"stopReason\":\"end_turn\"", result.Output, StringComparison.Ordinal);
+            Assert.Equal("Hi there.", string.Concat(result.Lines
+                .Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(m => m.TryGetProperty("method", out _) && Updates.Kind(m) == "agent_message_chunk")
+                .Select(m => Updates.Update(m).GetProperty("content").GetProperty("text").GetString())));
+            Assert.DoesNotContain("SECRET", result.Output + result.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static Task<ProcessResult> RunAgentAsync(params string[] args) => ChildProcess.RunAsync("dotnet", [Repository.Agent, .. args]);
+
+    private static Task<ProcessResult> RunAgentAsync(string[] input, params string[] args) =>
+        ChildProcess.RunAsync("dotnet", [Repository.Agent, .. args], input: string.Join('\n', input) + "\n");
 }

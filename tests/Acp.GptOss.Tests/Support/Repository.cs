@@ -1,0 +1,52 @@
+using System.Reflection;
+
+namespace Acp.GptOss.Tests.Support;
+
+/// <summary>Paths in the source tree and the test clients' availability.</summary>
+internal static class Repository
+{
+    public static string Root { get; } = typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!;
+
+    public static string ClientsDirectory => Path.Combine(Root, "tests", "clients");
+
+    public static string Acpx => Path.Combine(ClientsDirectory, "node_modules", "acpx", "dist", "cli.js");
+
+    public static string Validator => Path.Combine(ClientsDirectory, "validate-acp.mjs");
+
+    /// <summary>The built agent, beside the tests.</summary>
+    public static string Agent => Path.Combine(AppContext.BaseDirectory, "acp-gptoss.dll");
+
+    /// <summary>Why the tests with real ACP clients cannot run here, or null when they can.</summary>
+    public static string? ClientsMissing { get; } = FindClientsMissing();
+
+    private static string? FindClientsMissing()
+    {
+        if (!File.Exists(Acpx) || !Directory.Exists(Path.Combine(ClientsDirectory, "node_modules", "@agentclientprotocol", "sdk")))
+        {
+            return "The ACP clients are not installed in tests/clients (npm ci failed or Node.js is missing).";
+        }
+
+        string? path = Environment.GetEnvironmentVariable("PATH");
+        bool hasNode = path?.Split(Path.PathSeparator).Any(d => File.Exists(Path.Combine(d, "node"))) == true;
+        return hasNode ? null : "Node.js is not on PATH.";
+    }
+}
+
+/// <summary>A fact that needs Node.js and the ACP clients from tests/clients; skipped, with the reason, without them.</summary>
+internal sealed class ClientsFactAttribute : FactAttribute
+{
+    public ClientsFactAttribute()
+    {
+        Skip = Repository.ClientsMissing;
+    }
+}
+
+/// <summary>A theory that needs Node.js and the ACP clients; skipped, with the reason, without them.</summary>
+internal sealed class ClientsTheoryAttribute : TheoryAttribute
+{
+    public ClientsTheoryAttribute()
+    {
+        Skip = Repository.ClientsMissing;
+    }
+}
