@@ -24,7 +24,7 @@ internal static class Repository
     {
         if (!File.Exists(Acpx) || !Directory.Exists(Path.Combine(ClientsDirectory, "node_modules", "@agentclientprotocol", "sdk")))
         {
-            return "The ACP clients are not installed in tests/clients (npm ci failed or Node.js is missing).";
+            return "The ACP clients are not installed in tests/clients (npm install failed, or Node.js is missing).";
         }
 
         string? path = Environment.GetEnvironmentVariable("PATH");
