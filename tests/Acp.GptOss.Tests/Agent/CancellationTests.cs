@@ -73,14 +73,19 @@ public sealed class CancellationTests
     [Fact]
     public async Task A_cancel_right_behind_the_prompt_is_never_lost()
     {
-        var engine = new FakeEngine(LongAnswer);
+        // The turns can only end by being cancelled: a lost cancel would hang the test, not pass it.
+        var engine = new FakeEngine(LongAnswer) { BeforeToken = (i, ct) => i == 5 ? Task.Delay(Timeout.Infinite, ct) : Task.CompletedTask };
         await using var agent = new AgentHarness(engine);
         string session = await agent.NewSessionAsync();
 
         for (int i = 0; i < 10; i++)
         {
-            int prompt = await agent.SendPromptAsync(session, $"attempt {i}");
-            await agent.NotifyAsync("session/cancel", new { sessionId = session });
+            // One write: the agent reads the cancel while the prompt's handler is still being scheduled.
+            int prompt = agent.NextId();
+            await agent.SendAsync([
+                AgentHarness.Request(prompt, "session/prompt", new { sessionId = session, prompt = new[] { new { type = "text", text = $"attempt {i}" } } }),
+                AgentHarness.Notification("session/cancel", new { sessionId = session }),
+            ]);
             (JsonElement response, _) = await agent.ResponseAsync(prompt);
 
             Assert.Equal("cancelled", Updates.StopReason(response));

@@ -38,6 +38,13 @@ internal sealed class AgentHarness : IAsyncDisposable
 
     public async Task SendAsync(string line) => await _toAgent.Writer.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
 
+    /// <summary>Sends several lines in one write, so the agent reads them back to back.</summary>
+    public async Task SendAsync(IEnumerable<string> lines) => await _toAgent.Writer.WriteAsync(Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n"))));
+
+    public static string Request(int id, string method, object parameters) => JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method, @params = parameters });
+
+    public static string Notification(string method, object parameters) => JsonSerializer.Serialize(new { jsonrpc = "2.0", method, @params = parameters });
+
     /// <summary>Sends a request and returns its response and the notifications written before it.</summary>
     public async Task<(JsonElement Response, List<JsonElement> Notifications)> RequestAsync(string method, object parameters)
     {
@@ -47,13 +54,14 @@ internal sealed class AgentHarness : IAsyncDisposable
 
     public async Task<int> SendRequestAsync(string method, object parameters)
     {
-        int id = Interlocked.Increment(ref _nextId);
-        await SendAsync(JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method, @params = parameters }));
+        int id = NextId();
+        await SendAsync(Request(id, method, parameters));
         return id;
     }
 
-    public Task NotifyAsync(string method, object parameters) =>
-        SendAsync(JsonSerializer.Serialize(new { jsonrpc = "2.0", method, @params = parameters }));
+    public int NextId() => Interlocked.Increment(ref _nextId);
+
+    public Task NotifyAsync(string method, object parameters) => SendAsync(Notification(method, parameters));
 
     /// <summary>Waits for the response to request <paramref name="id"/>; returns it and the notifications before it.</summary>
     public async Task<(JsonElement Response, List<JsonElement> Notifications)> ResponseAsync(int id)
