@@ -12,20 +12,12 @@ public sealed class CancellationTests
     public async Task Session_cancel_answers_cancelled_after_the_last_update_and_the_next_prompt_works()
     {
         var engine = new FakeEngine(LongAnswer, "<|channel|>final<|message|>Second.<|return|>");
-        var halfway = new TaskCompletionSource();
-        engine.BeforeToken = async (i, ct) =>
-        {
-            if (i == 40 && !halfway.Task.IsCompleted)
-            {
-                halfway.SetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task held = engine.HoldFirstCallAt(40);
         await using var agent = new AgentHarness(engine);
         string session = await agent.NewSessionAsync();
 
         int prompt = await agent.SendPromptAsync(session, "long one");
-        await halfway.Task.WaitAsync(AgentHarness.Timeout);
+        await held;
         await agent.NotifyAsync("session/cancel", new { sessionId = session });
         (JsonElement response, List<JsonElement> notifications) = await agent.ResponseAsync(prompt);
 
@@ -50,20 +42,12 @@ public sealed class CancellationTests
     public async Task Cancel_request_on_a_prompt_means_cancelled_not_an_error()
     {
         var engine = new FakeEngine(LongAnswer);
-        var halfway = new TaskCompletionSource();
-        engine.BeforeToken = async (i, ct) =>
-        {
-            if (i == 30)
-            {
-                halfway.TrySetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task held = engine.HoldFirstCallAt(30);
         await using var agent = new AgentHarness(engine);
         string session = await agent.NewSessionAsync();
 
         int prompt = await agent.SendPromptAsync(session, "long one");
-        await halfway.Task.WaitAsync(AgentHarness.Timeout);
+        await held;
         await agent.NotifyAsync("$/cancel_request", new { requestId = prompt });
         (JsonElement response, _) = await agent.ResponseAsync(prompt);
 
@@ -96,20 +80,12 @@ public sealed class CancellationTests
     public async Task A_second_prompt_cancels_the_running_turn_then_runs()
     {
         var engine = new FakeEngine(LongAnswer, "<|channel|>final<|message|>Second.<|return|>");
-        var halfway = new TaskCompletionSource();
-        engine.BeforeToken = async (i, ct) =>
-        {
-            if (i == 35 && !halfway.Task.IsCompleted)
-            {
-                halfway.SetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task held = engine.HoldFirstCallAt(35);
         await using var agent = new AgentHarness(engine);
         string session = await agent.NewSessionAsync();
 
         int first = await agent.SendPromptAsync(session, "first");
-        await halfway.Task.WaitAsync(AgentHarness.Timeout);
+        await held;
         int second = await agent.SendPromptAsync(session, "second");
         (JsonElement firstResponse, _) = await agent.ResponseAsync(first);
         (JsonElement secondResponse, List<JsonElement> secondUpdates) = await agent.ResponseAsync(second);
@@ -123,19 +99,11 @@ public sealed class CancellationTests
     public async Task A_client_that_leaves_mid_turn_ends_the_agent()
     {
         var engine = new FakeEngine(LongAnswer);
-        var halfway = new TaskCompletionSource();
-        engine.BeforeToken = async (i, ct) =>
-        {
-            if (i == 30)
-            {
-                halfway.TrySetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-        };
+        Task held = engine.HoldFirstCallAt(30);
         var agent = new AgentHarness(engine);
         string session = await agent.NewSessionAsync();
         int prompt = await agent.SendPromptAsync(session, "long one");
-        await halfway.Task.WaitAsync(AgentHarness.Timeout);
+        await held;
 
         await agent.CloseInputAsync();
         (JsonElement response, _) = await agent.ResponseAsync(prompt);

@@ -22,6 +22,17 @@ internal sealed class FakeEngine(params string[] completions) : IInferenceEngine
     /// <summary>Before yielding token <c>i</c> of a round, the engine awaits this if set (cancellation passed through).</summary>
     public Func<int, CancellationToken, Task>? BeforeToken { get; set; }
 
+    /// <summary>
+    /// Holds the first model call at token <paramref name="token"/> until it is cancelled; later calls run freely.
+    /// The task completes when the call is held: the turn is then certainly running.
+    /// </summary>
+    public Task HoldFirstCallAt(int token)
+    {
+        var held = new TaskCompletionSource();
+        BeforeToken = (i, ct) => i == token && held.TrySetResult() ? Task.Delay(System.Threading.Timeout.Infinite, ct) : Task.CompletedTask;
+        return held.Task.WaitAsync(AgentHarness.Timeout);
+    }
+
     /// <summary>The prompts, rendered with literal spellings, in order.</summary>
     public List<string> Prompts { get; } = [];
 
