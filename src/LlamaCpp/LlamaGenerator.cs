@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using LlamaCpp.Native;
+
+namespace LlamaCpp;
+
+/// <summary>How a generator's context is sized and run.</summary>
+public sealed record LlamaContextOptions
+{
+    /// <summary>The context size in tokens.</summary>
+    public int ContextSize { get; init; } = 8192;
+
+    /// <summary>The most tokens decoded in one call; prompts are prefilled in chunks of this size.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>CPU threads for decoding.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>How tokens are sampled, by llama.cpp's own sampler chain.</summary>
+public sealed record LlamaSamplingOptions
+{
+    /// <summary>The temperature; 0 samples greedily. OpenAI recommends 1.0 for GPT-OSS.</summary>
+    public float Temperature { get; init; } = 1.0f;
+
+    /// <summary>Nucleus sampling; 1.0 turns it off, as OpenAI recommends.</summary>
+    public float TopP { get; init; } = 1.0f;
+
+    /// <summary>The random seed, or null for a random one.</summary>
+    public uint? Seed { get; init; }
+}
+
+/// <summary>What the last generation did, for logs and benchmarks.</summary>
+/// <param name="ReusedTokens">Prompt tokens already in the KV cache, not decoded again.</param>
+/// <param name="PrefilledTokens">Prompt tokens decoded.</param>
+/// <param name="GeneratedTokens">Tokens sampled.</param>
+/// <param name="PrefillTime">Time spent decoding the prompt.</param>
+/// <param name="TimeToFirstToken">From the start to the first sampled token.</param>
+public readonly record struct LlamaGenerationStatistics(int ReusedTokens, int PrefilledTokens, int GeneratedTokens, TimeSpan PrefillTime, TimeSpan TimeToFirstToken);
+
+/// <summary>
+/// Streams token ids from a model in one llama.cpp context: one conversation's KV cache. A prompt that begins with
+/// what the cache already holds only decodes the rest. Cancelling aborts llama.cpp between graph nodes, in the
+/// middle of a long prefill too, and the half-decoded tokens are removed from the cache so the next call is right.
+/// </summary>
+/// <remarks>Not thread-safe: one generation at a time. No managed allocation per generated token.</remarks>
+public sealed unsafe class LlamaGenerator : IDisposable
+{
+    private const int DecodeAborted = 2;
+    private const int DecodeNoRoom = 1;
+
+    private readonly LlamaModel _model;
+    private readonly SafeLlamaContextHandle _context;
+    private readonly SafeLlamaSamplerHandle _sampler;
+    private readonly nint _memory;
+    private readonly int* _abort;
+    private readonly LlamaBatch _batch;
+    private readonly List<int> _cached;
+    private readonly int[] _one = new int[1];
+    private bool _disposed;
+
+    /// <summary>Creates a context and a sampler chain over a model.</summary>
+    /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
+    public LlamaGenerator(LlamaModel model, LlamaContextOptions contextOptions, LlamaSamplingOptions samplingOptions)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(contextOptions);
+        ArgumentNullException.ThrowIfNull(samplingOptions);
+        _model = model;
+        LlamaContextParams parameters = NativeMethods.llama_context_default_params();
+        parameters.ContextSize = (uint)contextOptions.ContextSize;
+        parameters.BatchSize = parameters.MicroBatchSize = (uint)Math.Min(contextOptions.BatchSize, contextOptions.ContextSize);
+        parameters.Threads = parameters.BatchThreads = Math.Max(1, contextOptions.Threads);
+        parameters.NoPerf = 1;
+        // A full-size cache for the sliding-window layers, so that any prefix of the history can be kept.
+        parameters.SwaFull = 1;
+        _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
+        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
+        BatchSize = (int)NativeMethods.llama_n_batch(_context);
+        _memory = NativeMethods.llama_get_memory(_context);
+
+        _abort = (int*)NativeMemory.AllocZeroed(sizeof(int));
+        NativeMethods.llama_set_abort_callback(_context, &ShouldAbort, _abort);
+        _batch = NativeMethods.llama_batch_init(BatchSize, 0, 1);
+        _sampler = CreateSampler(samplingOptions);
+        _cached = new List<int>(ContextSize);
+    }
+
+    /// <summary>The context size in tokens.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>The most tokens decoded in one call.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>How many tokens the KV cache holds.</summary>
+    public int CachedTokenCount => _cached.Count;
+
+    /// <summary>What the last generation did.</summary>
+    public LlamaGenerationStatistics LastStatistics { get; private set; }
+
+    /// <summary>Called after each prefill chunk with the number of prompt tokens now in the cache.</summary>
+    public Action<int>? PrefillProgress { get; set; }
+
+    /// <summary>
+    /// Streams the completion of <paramref name="prompt"/>: sampled ids up to and including a stop token. It ends
+    /// early, without one, after <paramref name="maxTokens"/> tokens or when the context is full.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled; llama.cpp stopped mid-decode.</exception>
+    /// <exception cref="LlamaException">llama.cpp failed.</exception>
+    public IEnumerable<int> Generate(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        ClearAbort();
+        CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static state => ((LlamaGenerator)state!).RequestAbort(), this);
+        try
+        {
+            long started = Stopwatch.GetTimestamp();
+            int reused = ReuseCachedPrefix(prompt.Span);
+            LastStatistics = new LlamaGenerationStatistics(reused, 0, 0, TimeSpan.Zero, TimeSpan.Zero);
+            if (prompt.Length > ContextSize)
+            {
+                // The prompt cannot fit: nothing can be generated.
+                yield break;
+            }
+
+            for (int start = reused; start < prompt.Length; start += BatchSize)
+            {
+                int count = Math.Min(BatchSize, prompt.Length - start);
+                if (!Decode(prompt.Span.Slice(start, count), start, logitsForLast: start + count == prompt.Length, cancellationToken))
+                {
+                    yield break;
+                }
+
+                // Kept current, so that a cancelled prefill reports how far it got.
+                LastStatistics = new LlamaGenerationStatistics(reused, start + count - reused, 0, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
+                PrefillProgress?.Invoke(start + count);
+            }
+
+            TimeSpan prefill = Stopwatch.GetElapsedTime(started);
+            int position = prompt.Length;
+            for (int generated = 0; generated < maxTokens; generated++)
+            {
+                int token = NativeMethods.llama_sampler_sample(_sampler, _context, -1);
+                LastStatistics = new LlamaGenerationStatistics(
+                    reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started) : LastStatistics.TimeToFirstToken);
+                yield return token;
+                if (stopTokens.Span.Contains(token) || position >= ContextSize)
+                {
+                    yield break;
+                }
+
+                _one[0] = token;
+                if (!Decode(_one, position, logitsForLast: true, cancellationToken))
+                {
+                    yield break;
+                }
+
+                position++;
+            }
+        }
+        finally
+        {
+            registration.Dispose();
+        }
+    }
+
+    /// <summary>Forgets the KV cache.</summary>
+    public void Reset()
+    {
+        NativeMethods.llama_memory_clear(_memory, data: false);
+        _cached.Clear();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        NativeMethods.llama_batch_free(_batch);
+        _sampler.Dispose();
+        _context.Dispose();
+        NativeMemory.Free(_abort);
+    }
+
+    private void RequestAbort() => Volatile.Write(ref *_abort, 1);
+
+    private void ClearAbort() => Volatile.Write(ref *_abort, 0);
+
+    // Keeps the longest common prefix of the cache and the prompt, and at least one prompt token to decode for logits.
+    private int ReuseCachedPrefix(ReadOnlySpan<int> prompt)
+    {
+        int common = 0;
+        int limit = Math.Min(_cached.Count, prompt.Length - 1);
+        while (common < limit && _cached[common] == prompt[common])
+        {
+            common++;
+        }
+
+        TrimCacheTo(common);
+        return _cached.Count;
+    }
+
+    private void TrimCacheTo(int length)
+    {
+        if (length >= _cached.Count)
+        {
+            return;
+        }
+
+        if (!NativeMethods.llama_memory_seq_rm(_memory, 0, length, -1))
+        {
+            // This cache cannot drop a tail: start over.
+            Reset();
+            return;
+        }
+
+        _cached.RemoveRange(length, _cached.Count - length);
+    }
+
+    // Decodes tokens at consecutive positions; false when the context has no room left.
+    private bool Decode(ReadOnlySpan<int> tokens, int position, bool logitsForLast, CancellationToken cancellationToken)
+    {
+        LlamaBatch batch = _batch;
+        batch.TokenCount = tokens.Length;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            batch.Token[i] = tokens[i];
+            batch.Position[i] = position + i;
+            batch.SequenceIdCount[i] = 1;
+            batch.SequenceId[i][0] = 0;
+            batch.Logits[i] = (sbyte)(logitsForLast && i == tokens.Length - 1 ? 1 : 0);
+        }
+
+        int status = NativeMethods.llama_decode(_context, batch);
+        switch (status)
+        {
+            case 0:
+                foreach (int token in tokens)
+                {
+                    _cached.Add(token);
+                }
+
+                return true;
+            case DecodeAborted:
+                // Some micro-batches may have landed in the cache: drop everything past what is known to be there.
+                NativeMethods.llama_memory_seq_rm(_memory, 0, _cached.Count, -1);
+                throw new OperationCanceledException(cancellationToken);
+            case DecodeNoRoom:
+                return false;
+            default:
+                TrimCacheTo(_cached.Count);
+                NativeMethods.llama_memory_seq_rm(_memory, 0, _cached.Count, -1);
+                throw new LlamaException($"llama_decode failed with status {status} at position {position}.");
+        }
+    }
+
+    private static SafeLlamaSamplerHandle CreateSampler(LlamaSamplingOptions options)
+    {
+        SafeLlamaSamplerHandle chain = NativeMethods.llama_sampler_chain_init(new LlamaSamplerChainParams { NoPerf = 1 });
+        if (chain.IsInvalid)
+        {
+            throw new LlamaException("llama.cpp could not create a sampler chain.");
+        }
+
+        if (options.Temperature <= 0)
+        {
+            NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_greedy());
+            return chain;
+        }
+
+        if (options.TopP < 1)
+        {
+            NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_top_p(options.TopP, 1));
+        }
+
+        NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_temp(options.Temperature));
+        NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_dist(options.Seed ?? uint.MaxValue));
+        return chain;
+    }
+
+    // llama.cpp calls this between graph nodes: it must be cheap and must not touch managed state.
+    [UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static byte ShouldAbort(void* flag) => (byte)(Volatile.Read(ref *(int*)flag) != 0 ? 1 : 0);
+}

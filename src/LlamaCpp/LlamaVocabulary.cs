@@ -1,0 +1,153 @@
+using System.Buffers;
+using LlamaCpp.Native;
+
+namespace LlamaCpp;
+
+/// <summary>Token attributes (<c>llama_token_attr</c>).</summary>
+[Flags]
+public enum LlamaTokenAttributes
+{
+    /// <summary>None.</summary>
+    None = 0,
+
+    /// <summary>The unknown token.</summary>
+    Unknown = 1 << 0,
+
+    /// <summary>Unused (padding) entries.</summary>
+    Unused = 1 << 1,
+
+    /// <summary>Ordinary text.</summary>
+    Normal = 1 << 2,
+
+    /// <summary>A control token.</summary>
+    Control = 1 << 3,
+
+    /// <summary>A user-defined token.</summary>
+    UserDefined = 1 << 4,
+
+    /// <summary>A byte token.</summary>
+    Byte = 1 << 5,
+}
+
+/// <summary>
+/// A model's vocabulary as llama.cpp reads it from the GGUF. Every token's bytes are read once, at load, so that
+/// looking one up during generation is a table read.
+/// </summary>
+/// <remarks>Thread-safe.</remarks>
+public sealed unsafe class LlamaVocabulary
+{
+    private readonly LlamaModel _model;
+    private readonly nint _vocab;
+    private readonly byte[] _pieces;
+    private readonly int[] _offsets;
+
+    internal LlamaVocabulary(LlamaModel model, nint vocab)
+    {
+        _model = model;
+        _vocab = vocab;
+        Count = NativeMethods.llama_vocab_n_tokens(vocab);
+        _offsets = new int[Count + 1];
+        var pieces = new ArrayBufferWriter<byte>(Count * 8);
+        Span<byte> buffer = stackalloc byte[256];
+        for (int token = 0; token < Count; token++)
+        {
+            int length;
+            fixed (byte* p = buffer)
+            {
+                length = NativeMethods.llama_token_to_piece(vocab, token, p, buffer.Length, 0, special: false);
+            }
+
+            if (length > 0)
+            {
+                pieces.Write(buffer[..Math.Min(length, buffer.Length)]);
+            }
+
+            _offsets[token + 1] = pieces.WrittenCount;
+        }
+
+        _pieces = pieces.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The number of tokens.</summary>
+    public int Count { get; }
+
+    /// <summary>
+    /// The bytes of a token rendered as text (control tokens render empty); they may be part of a UTF-8 character.
+    /// Empty for ids outside the vocabulary.
+    /// </summary>
+    public ReadOnlySpan<byte> GetPiece(int token) =>
+        (uint)token < (uint)Count ? new ReadOnlySpan<byte>(_pieces, _offsets[token], _offsets[token + 1] - _offsets[token]) : default;
+
+    /// <summary>The token's entry in the vocabulary, such as <c>&lt;|channel|&gt;</c> or <c>Ġworld</c>.</summary>
+    public string GetText(int token)
+    {
+        CheckToken(token);
+        string text = LlamaBackend.Utf8(NativeMethods.llama_vocab_get_text(_vocab, token));
+        GC.KeepAlive(_model);
+        return text;
+    }
+
+    /// <summary>The token's attributes.</summary>
+    public LlamaTokenAttributes GetAttributes(int token)
+    {
+        CheckToken(token);
+        var attributes = (LlamaTokenAttributes)NativeMethods.llama_vocab_get_attr(_vocab, token);
+        GC.KeepAlive(_model);
+        return attributes;
+    }
+
+    /// <summary>
+    /// Appends the ids of <paramref name="utf8"/>. Without <paramref name="parseSpecial"/>, control tokens are never
+    /// produced; note that llama.cpp still matches user-defined tokens in the text.
+    /// </summary>
+    public void Tokenize(ReadOnlySpan<byte> utf8, List<int> tokens, bool parseSpecial)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (utf8.IsEmpty)
+        {
+            return;
+        }
+
+        // BPE rarely yields more tokens than bytes; when it does, llama.cpp says how many, and we ask again.
+        int count = Tokenize(utf8, utf8.Length + 8, tokens, parseSpecial);
+        if (count < 0 && Tokenize(utf8, -count, tokens, parseSpecial) < 0)
+        {
+            throw new LlamaException($"llama.cpp could not tokenize {utf8.Length} bytes.");
+        }
+    }
+
+    // The count appended, or minus the room needed.
+    private int Tokenize(ReadOnlySpan<byte> utf8, int capacity, List<int> tokens, bool parseSpecial)
+    {
+        int[] buffer = ArrayPool<int>.Shared.Rent(capacity);
+        try
+        {
+            int count;
+            fixed (byte* text = utf8)
+            fixed (int* ids = buffer)
+            {
+                count = NativeMethods.llama_tokenize(_vocab, text, utf8.Length, ids, buffer.Length, addSpecial: false, parseSpecial);
+            }
+
+            GC.KeepAlive(_model);
+            if (count > 0)
+            {
+                tokens.AddRange(buffer.AsSpan(0, count));
+            }
+
+            return count;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(buffer);
+        }
+    }
+
+    private void CheckToken(int token)
+    {
+        if ((uint)token >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"The vocabulary has {Count} tokens.");
+        }
+    }
+}
