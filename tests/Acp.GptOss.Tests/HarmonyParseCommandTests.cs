@@ -24,6 +24,26 @@ public sealed class HarmonyParseCommandTests
         AssertMatchesExpectation(golden.RootElement.GetProperty("expect"), result.Lines);
     }
 
+    [ModelTheory]
+    [MemberData(nameof(Cases))]
+    public async Task Golden_case_is_reproduced_with_the_real_vocabulary(string file)
+    {
+        CliResult result = await CliRunner.RunAsync("harmony", "parse", "--vocab", TestModels.Vocabulary, CliRunner.GoldenPath("harmony", file));
+
+        Assert.Equal(0, result.ExitCode);
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(CliRunner.GoldenPath("harmony", file)));
+        AssertMatchesExpectation(golden.RootElement.GetProperty("expect"), result.Lines);
+    }
+
+    [ModelFact]
+    public async Task The_real_vocabulary_splits_text_into_its_own_tokens()
+    {
+        CliResult result = await CliRunner.RunAsync(
+            Encoding.UTF8.GetBytes("<|channel|>final<|message|>2 + 2 = 4.<|return|>"), "harmony", "parse", "--vocab", TestModels.Vocabulary, "-");
+
+        Assert.Equal(["2", " +", " ", "2", " =", " ", "4", "."], result.Lines.Where(l => l.Contains("\"chunk\"", StringComparison.Ordinal)).Select(Text));
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public async Task Completion_text_gives_the_messages_of_its_golden_case(string file)

@@ -32,6 +32,35 @@ public sealed class HarmonyRenderCommandTests
         Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", name + ".txt")), HarmonyLiteralText.Render(ids, O200kByteTokenizer.Instance));
     }
 
+    [ModelFact]
+    public async Task Render_with_the_real_vocabulary_prints_the_checked_in_ids()
+    {
+        CliResult result = await CliRunner.RunAsync(
+            "harmony", "render", "--ids", "--vocab", TestModels.Vocabulary, CliRunner.GoldenPath("render", "trivial-chat.conversation.json"));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", "trivial-chat.o200k.ids")), result.Text);
+    }
+
+    [Fact]
+    public async Task A_vocabulary_that_is_no_gguf_is_an_error_that_prints_nothing()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
+        await File.WriteAllTextAsync(path, "This is not a model, though its name says so.");
+        try
+        {
+            CliResult result = await CliRunner.RunAsync("harmony", "render", "--vocab", path, CliRunner.GoldenPath("render", "trivial-chat.conversation.json"));
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Empty(result.Output);
+            Assert.Contains("not a GGUF file", result.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task An_invalid_conversation_says_where_and_prints_nothing()
     {

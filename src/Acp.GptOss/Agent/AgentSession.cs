@@ -8,8 +8,9 @@ namespace Acp.GptOss.Agent;
 /// at a time. A newer prompt cancels the running turn first; a cancel applies to every turn that arrived before it.
 /// </summary>
 /// <remarks>Thread-safe. Turns run one at a time, so <see cref="History"/> is only touched by the running turn.</remarks>
-internal sealed class AgentSession(string id, string cwd, SessionSettings settings, IInferenceSession inference) : IAsyncDisposable
+internal sealed class AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine) : IAsyncDisposable
 {
+    private IInferenceSession? _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
     private SessionSettings _settings = settings;
@@ -23,7 +24,12 @@ internal sealed class AgentSession(string id, string cwd, SessionSettings settin
 
     public string Cwd { get; } = cwd;
 
-    public IInferenceSession Inference { get; } = inference;
+    /// <summary>
+    /// The engine state of this conversation, created by the first turn that needs it: that may wait for the model to
+    /// load, which must not hold up session/new. Only the running turn calls this.
+    /// </summary>
+    public async ValueTask<IInferenceSession> GetInferenceAsync(CancellationToken cancellationToken) =>
+        _inference ??= await engine.CreateSessionAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>The conversation so far, by Harmony's history rules.</summary>
     public List<HarmonyMessage> History { get; } = [];
@@ -106,7 +112,11 @@ internal sealed class AgentSession(string id, string cwd, SessionSettings settin
 
     public async ValueTask DisposeAsync()
     {
-        await Inference.DisposeAsync().ConfigureAwait(false);
+        if (_inference is not null)
+        {
+            await _inference.DisposeAsync().ConfigureAwait(false);
+        }
+
         _turns.Dispose();
     }
 }

@@ -36,7 +36,7 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
             new Implementation("acp-gptoss", Version) { Title = "GPT-OSS (local)" }));
     }
 
-    public async ValueTask<NewSessionResponse> NewSessionAsync(NewSessionRequest request, CancellationToken cancellationToken)
+    public ValueTask<NewSessionResponse> NewSessionAsync(NewSessionRequest request, CancellationToken cancellationToken)
     {
         if (!Path.IsPathFullyQualified(request.Cwd))
         {
@@ -48,24 +48,32 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
             LogMcpServersIgnored(_logger, string.Join(", ", request.McpServers.Select(s => s.Name)));
         }
 
-        IInferenceSession inference = await engine.CreateSessionAsync(cancellationToken).ConfigureAwait(false);
-        var session = new AgentSession(options.NewSessionId(), request.Cwd, options.DefaultSettings, inference);
+        var session = new AgentSession(options.NewSessionId(), request.Cwd, options.DefaultSettings, engine);
         if (!_sessions.TryAdd(session.Id, session))
         {
-            await session.DisposeAsync().ConfigureAwait(false);
             throw new JsonRpcException(JsonRpcErrorCodes.InternalError, "A session with that id exists already.");
         }
 
         LogSessionCreated(_logger, session.Id, session.Cwd);
-        return new NewSessionResponse(session.Id) { ConfigOptions = session.Settings.ToConfigOptions() };
+        return ValueTask.FromResult(new NewSessionResponse(session.Id) { ConfigOptions = session.Settings.ToConfigOptions() });
     }
 
     public async ValueTask<PromptResponse> PromptAsync(PromptRequest request, MessageContext context, CancellationToken cancellationToken)
     {
         AgentSession session = Find(request.SessionId);
         string text = PromptText.Build(request.Prompt);
-        var turn = new PromptTurn(session, engine, client, options, _logger);
-        StopReason stop = await session.RunTurnAsync(context.Sequence, ct => turn.RunAsync(text, ct), cancellationToken).ConfigureAwait(false);
+        var turn = new PromptTurn(session, client, options, _logger);
+        StopReason stop;
+        try
+        {
+            stop = await session.RunTurnAsync(context.Sequence, ct => turn.RunAsync(text, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException e)
+        {
+            LogInferenceFailed(_logger, session.Id, e.Message);
+            throw new JsonRpcException(JsonRpcErrorCodes.InternalError, e.Message);
+        }
+
         LogTurnEnded(_logger, session.Id, stop);
         return new PromptResponse(stop);
     }
@@ -121,6 +129,9 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended: {StopReason}")]
     private static partial void LogTurnEnded(ILogger logger, string sessionId, StopReason stopReason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the model cannot run: {Reason}")]
+    private static partial void LogInferenceFailed(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: cancel requested")]
     private static partial void LogCancelled(ILogger logger, string sessionId);

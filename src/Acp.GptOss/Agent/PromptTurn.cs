@@ -14,16 +14,25 @@ namespace Acp.GptOss.Agent;
 /// user should see, answer tool calls, and sample again until the model is done, the budget runs out, the cap on
 /// model calls is reached, or the turn is cancelled.
 /// </summary>
-internal sealed partial class PromptTurn(AgentSession session, IInferenceEngine engine, IAcpClient client, AgentOptions options, ILogger logger)
+internal sealed partial class PromptTurn(AgentSession session, IAcpClient client, AgentOptions options, ILogger logger)
 {
     public const string NoToolsMessage = "no tools are enabled";
-
-    private readonly HarmonyEncoding _encoding = new(engine.Tokenizer);
 
     public async Task<StopReason> RunAsync(string userText, CancellationToken cancellationToken)
     {
         // The user's message stays in the history even if the turn is cancelled.
         session.History.Add(HarmonyMessage.User(userText));
+        IInferenceSession inference;
+        try
+        {
+            inference = await session.GetInferenceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return StopReason.Cancelled;
+        }
+
+        var encoding = new HarmonyEncoding(inference.Tokenizer);
         var turn = new TurnState(session.NextMessageId);
         for (int round = 1; ; round++)
         {
@@ -33,10 +42,10 @@ internal sealed partial class PromptTurn(AgentSession session, IInferenceEngine 
             }
 
             SessionSettings settings = session.Settings;
-            int[] prompt = _encoding.RenderForCompletion(Conversation(settings));
+            int[] prompt = encoding.RenderForCompletion(Conversation(settings));
             var mapper = new TurnMapper(settings.ReasoningDisplay, turn);
-            int generated = await SampleAsync(prompt, mapper, cancellationToken).ConfigureAwait(false);
-            Send(new UsageUpdate(prompt.Length + generated, engine.ContextSize));
+            int generated = await SampleAsync(inference, encoding, prompt, mapper, cancellationToken).ConfigureAwait(false);
+            Send(new UsageUpdate(prompt.Length + generated, inference.ContextSize));
             RecordHistory(mapper);
             LogRound(logger, session.Id, round, prompt.Length, generated, mapper.StopReason);
 
@@ -66,14 +75,15 @@ internal sealed partial class PromptTurn(AgentSession session, IInferenceEngine 
             $"You are a coding assistant working inside the user's code editor. Answer in Markdown. The user's workspace is {session.Cwd}."),
         session.History);
 
-    private async Task<int> SampleAsync(int[] prompt, TurnMapper mapper, CancellationToken cancellationToken)
+    private async Task<int> SampleAsync(
+        IInferenceSession inference, HarmonyEncoding encoding, int[] prompt, TurnMapper mapper, CancellationToken cancellationToken)
     {
-        var parser = new HarmonyStreamParser(engine.Tokenizer, mapper);
-        var generation = new GenerationOptions(options.MaxTokens, _encoding.SamplingStops.ToArray());
+        var parser = new HarmonyStreamParser(inference.Tokenizer, mapper);
+        var generation = new GenerationOptions(options.MaxTokens, encoding.SamplingStops.ToArray());
         int generated = 0;
         try
         {
-            await foreach (int token in session.Inference.GenerateAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
+            await foreach (int token in inference.GenerateAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
             {
                 generated++;
                 parser.Push(token);

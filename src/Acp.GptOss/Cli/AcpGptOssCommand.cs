@@ -31,6 +31,8 @@ internal static class AcpGptOssCommand
         agent.AddTo(root, withEngine: true);
         root.Subcommands.Add(HarmonyCommand.Create(streams, Loggers));
         root.Subcommands.Add(ReplayCommand.Create(streams, Loggers));
+        root.Subcommands.Add(DoctorCommand.Create(streams, Loggers));
+        root.Subcommands.Add(DevCommand.Create(streams, Loggers));
         root.SetAction((result, token) => ServeAsync(agent, result, streams, Loggers(), token));
 
         var stdout = new StreamWriter(streams.Output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { AutoFlush = true };

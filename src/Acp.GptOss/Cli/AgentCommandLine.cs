@@ -10,8 +10,37 @@ internal sealed class AgentCommandLine
 {
     public Option<string> Engine { get; } = new("--engine")
     {
-        Description = "The inference engine: none, or script (a scripted model, for tests and demos).",
-        DefaultValueFactory = _ => "none",
+        Description = "The inference engine: llama (GPT-OSS in-process, needs --model), script (a scripted model, for tests and demos), "
+            + "none, or auto: llama with --model, script with --script, else none.",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<string?> Model { get; } = new("--model")
+    {
+        Description = "A GPT-OSS GGUF file, run in-process through llama.cpp.",
+    };
+
+    public Option<int> Threads { get; } = new("--threads")
+    {
+        Description = "CPU threads for the model.",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public Option<float> Temperature { get; } = new("--temperature")
+    {
+        Description = "Sampling temperature; 0 samples greedily. OpenAI recommends 1.0 for GPT-OSS.",
+        DefaultValueFactory = _ => 1.0f,
+    };
+
+    public Option<float> TopP { get; } = new("--top-p")
+    {
+        Description = "Nucleus sampling; 1.0 (OpenAI's recommendation) turns it off.",
+        DefaultValueFactory = _ => 1.0f,
+    };
+
+    public Option<uint?> Seed { get; } = new("--seed")
+    {
+        Description = "Random seed for sampling; random when left out.",
     };
 
     public Option<string?> Script { get; } = new("--script")
@@ -59,6 +88,11 @@ internal sealed class AgentCommandLine
         if (withEngine)
         {
             command.Options.Add(Engine);
+            command.Options.Add(Model);
+            command.Options.Add(Threads);
+            command.Options.Add(Temperature);
+            command.Options.Add(TopP);
+            command.Options.Add(Seed);
             command.Options.Add(Script);
             command.Options.Add(PromptLog);
         }
@@ -98,8 +132,48 @@ internal sealed class AgentCommandLine
     }
 
     /// <summary>The engine the agent's options ask for, or an error for the user.</summary>
-    public IInferenceEngine? CreateEngine(ParseResult result, ILoggerFactory loggers, out string? error) =>
-        CreateEngine(result, result.GetValue(Engine)!, result.GetValue(Script), result.GetValue(PromptLog), loggers, out error);
+    public IInferenceEngine? CreateEngine(ParseResult result, ILoggerFactory loggers, out string? error)
+    {
+        string engine = result.GetValue(Engine)!;
+        string? model = result.GetValue(Model);
+        string? script = result.GetValue(Script);
+        if (engine == "auto")
+        {
+            engine = model is not null ? "llama" : script is not null ? "script" : "none";
+        }
+
+        if (engine != "llama")
+        {
+            return CreateEngine(result, engine, script, result.GetValue(PromptLog), loggers, out error);
+        }
+
+        error = model is null ? "--engine llama needs --model FILE.gguf." : ValidateSampling(result);
+        if (error is not null)
+        {
+            return null;
+        }
+
+        return LlamaInferenceEngine.Start(
+            new LlamaEngineOptions
+            {
+                ModelPath = Path.GetFullPath(model!),
+                ContextSize = result.GetValue(ContextSize),
+                Threads = Math.Max(1, result.GetValue(Threads)),
+                Sampling = new LlamaCpp.LlamaSamplingOptions
+                {
+                    Temperature = result.GetValue(Temperature),
+                    TopP = result.GetValue(TopP),
+                    Seed = result.GetValue(Seed),
+                },
+            },
+            loggers);
+    }
+
+    private string? ValidateSampling(ParseResult result) =>
+        result.GetValue(Temperature) < 0 ? "--temperature must be 0 or more."
+        : result.GetValue(TopP) is <= 0 or > 1 ? "--top-p must be above 0 and at most 1."
+        : result.GetValue(ContextSize) < 16 ? "--ctx-size must be at least 16."
+        : null;
 
     /// <summary>An engine of the given kind, or an error for the user.</summary>
     public IInferenceEngine? CreateEngine(
@@ -115,9 +189,8 @@ internal sealed class AgentCommandLine
 
         switch (engine)
         {
-            case "none" when script is null:
-                return new UnavailableInferenceEngine();
             case "none":
+                return new UnavailableInferenceEngine();
             case "script":
                 if (script is null)
                 {
@@ -138,7 +211,7 @@ internal sealed class AgentCommandLine
                 }
 
             default:
-                error = $"Unknown engine \"{engine}\": use none or script.";
+                error = $"Unknown engine \"{engine}\": use llama, script, none or auto.";
                 return null;
         }
     }

@@ -2,10 +2,12 @@ using System.Buffers;
 using System.CommandLine;
 using System.Text;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Inference;
 using Harmony;
 using Harmony.Conversations;
 using Harmony.Parsing;
 using Harmony.Rendering;
+using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Cli;
@@ -22,17 +24,22 @@ internal static class HarmonyCommand
                 + "or a golden case (.json).",
         };
         var cancel = new Option<bool>("--cancel") { Description = "Cancel after the last token instead of ending the stream." };
+        Option<string?> parseVocabulary = VocabularyOption();
         parse.Arguments.Add(completionFile);
         parse.Options.Add(cancel);
+        parse.Options.Add(parseVocabulary);
         parse.SetAction((result, token) => ParseAsync(
-            result.GetValue(completionFile)!, result.GetValue(cancel), streams, loggers, token));
+            result.GetValue(completionFile)!, result.GetValue(cancel), result.GetValue(parseVocabulary), streams, loggers, token));
 
         var render = new Command("render", "Render a conversation (schemas/harmony-conversation.schema.json) for completion.");
         var conversationFile = new Argument<string>("CONVERSATION") { Description = "The conversation, as JSON (- for stdin)." };
         var ids = new Option<bool>("--ids") { Description = "Print token ids, one per line, instead of text with literal special spellings." };
+        Option<string?> renderVocabulary = VocabularyOption();
         render.Arguments.Add(conversationFile);
         render.Options.Add(ids);
-        render.SetAction((result, token) => RenderAsync(result.GetValue(conversationFile)!, result.GetValue(ids), streams, token));
+        render.Options.Add(renderVocabulary);
+        render.SetAction((result, token) => RenderAsync(
+            result.GetValue(conversationFile)!, result.GetValue(ids), result.GetValue(renderVocabulary), streams, loggers, token));
 
         var harmony = new Command("harmony", "Inspect the Harmony format: parse completions, render conversations.");
         harmony.Subcommands.Add(parse);
@@ -40,16 +47,22 @@ internal static class HarmonyCommand
         return harmony;
     }
 
+    private static Option<string?> VocabularyOption() => new("--vocab")
+    {
+        Description = "Tokenize with this GGUF's own vocabulary (loaded without weights) instead of one token per byte.",
+    };
+
     private static async Task<int> ParseAsync(
-        string path, bool cancel, StdioStreams streams, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
+        string path, bool cancel, string? vocabulary, StdioStreams streams, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
     {
         byte[]? content = await ReadInputAsync(path, streams, cancellationToken).ConfigureAwait(false);
-        if (content is null)
+        using Vocabulary? loaded = await LoadVocabularyAsync(vocabulary, streams, loggers).ConfigureAwait(false);
+        if (content is null || (vocabulary is not null && loaded is null))
         {
             return ExitCodes.InputError;
         }
 
-        IHarmonyTokenizer tokenizer = O200kByteTokenizer.Instance;
+        IHarmonyTokenizer tokenizer = loaded?.Tokenizer ?? O200kByteTokenizer.Instance;
         CompletionInput input;
         try
         {
@@ -81,10 +94,12 @@ internal static class HarmonyCommand
         return ExitCodes.Success;
     }
 
-    private static async Task<int> RenderAsync(string path, bool ids, StdioStreams streams, CancellationToken cancellationToken)
+    private static async Task<int> RenderAsync(
+        string path, bool ids, string? vocabulary, StdioStreams streams, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
     {
         byte[]? content = await ReadInputAsync(path, streams, cancellationToken).ConfigureAwait(false);
-        if (content is null)
+        using Vocabulary? loaded = await LoadVocabularyAsync(vocabulary, streams, loggers).ConfigureAwait(false);
+        if (content is null || (vocabulary is not null && loaded is null))
         {
             return ExitCodes.InputError;
         }
@@ -100,13 +115,38 @@ internal static class HarmonyCommand
             return ExitCodes.InputError;
         }
 
-        var encoding = new HarmonyEncoding(O200kByteTokenizer.Instance);
+        var encoding = new HarmonyEncoding(loaded?.Tokenizer ?? O200kByteTokenizer.Instance);
         string text = ids
             ? string.Join('\n', encoding.RenderForCompletion(conversation)) + "\n"
             : encoding.RenderForCompletionText(conversation);
         await streams.Output.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
         await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
+    }
+
+    // Null, with the reason on stderr, when the file is no GPT-OSS vocabulary.
+    private static async Task<Vocabulary?> LoadVocabularyAsync(string? path, StdioStreams streams, Func<ILoggerFactory> loggers)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            (LlamaModel model, LlamaTokenizer tokenizer) = VocabularyTokenizer.Load(path, loggers().CreateLogger("Acp.GptOss.Inference.Llama"));
+            return new Vocabulary(model, tokenizer);
+        }
+        catch (InferenceException e)
+        {
+            await streams.Error.WriteLineAsync($"acp-gptoss: --vocab {e.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private sealed record Vocabulary(LlamaModel Model, IHarmonyTokenizer Tokenizer) : IDisposable
+    {
+        public void Dispose() => Model.Dispose();
     }
 
     private static async Task<byte[]?> ReadInputAsync(string path, StdioStreams streams, CancellationToken cancellationToken)

@@ -11,24 +11,29 @@ internal interface IInferenceEngine : IAsyncDisposable
     /// <summary>What runs, for logs.</summary>
     string Description { get; }
 
-    /// <summary>The vocabulary prompts are rendered into and completions parsed from.</summary>
-    IHarmonyTokenizer Tokenizer { get; }
-
-    /// <summary>The context size of a session, in tokens.</summary>
-    int ContextSize { get; }
-
-    /// <summary>Creates the state of one conversation (a llama context with its KV cache, say).</summary>
+    /// <summary>
+    /// Creates the state of one conversation (a llama context with its KV cache, say). It may wait for the model to
+    /// finish loading, so call it when the first prompt needs it, not when the session opens.
+    /// </summary>
+    /// <exception cref="InferenceException">The engine cannot run: no model, or the model failed to load.</exception>
     ValueTask<IInferenceSession> CreateSessionAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>One conversation's engine state. The caller runs one generation at a time.</summary>
 internal interface IInferenceSession : IAsyncDisposable
 {
+    /// <summary>The vocabulary prompts are rendered into and completions parsed from.</summary>
+    IHarmonyTokenizer Tokenizer { get; }
+
+    /// <summary>The context size, in tokens.</summary>
+    int ContextSize { get; }
+
     /// <summary>
     /// Streams the completion of <paramref name="prompt"/>: sampled ids, up to and including a stop token. It ends
     /// early, without a stop token, after <see cref="GenerationOptions.MaxTokens"/> or when the context is full.
     /// Cancelling stops generation at once, even mid-prefill, and throws <see cref="OperationCanceledException"/>.
     /// </summary>
+    /// <exception cref="InferenceException">The engine failed.</exception>
     IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken);
 }
 
@@ -36,3 +41,21 @@ internal interface IInferenceSession : IAsyncDisposable
 /// <param name="MaxTokens">The most tokens one completion may have.</param>
 /// <param name="StopTokens">The ids that end sampling, included in the stream.</param>
 internal sealed record GenerationOptions(int MaxTokens, ReadOnlyMemory<int> StopTokens);
+
+/// <summary>The engine cannot do what was asked; the message says why and what to do.</summary>
+internal sealed class InferenceException : Exception
+{
+    public InferenceException()
+    {
+    }
+
+    public InferenceException(string message)
+        : base(message)
+    {
+    }
+
+    public InferenceException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -31,9 +31,7 @@ internal sealed partial class ScriptedInferenceEngine : IInferenceEngine
 
     public string Description => $"scripted ({_script})";
 
-    public IHarmonyTokenizer Tokenizer => O200kByteTokenizer.Instance;
-
-    public int ContextSize { get; }
+    private int ContextSize { get; }
 
     /// <summary>Checks the script and creates the engine.</summary>
     /// <exception cref="ArgumentException">The script is neither a readable file nor a folder with <c>1.txt</c>.</exception>
@@ -74,7 +72,7 @@ internal sealed partial class ScriptedInferenceEngine : IInferenceEngine
 
         byte[] content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         var tokens = new List<int>(content.Length);
-        HarmonyLiteralText.Tokenize(content, Tokenizer, tokens);
+        HarmonyLiteralText.Tokenize(content, O200kByteTokenizer.Instance, tokens);
         LogRound(_logger, round, path, tokens.Count);
         return [.. tokens];
     }
@@ -86,7 +84,7 @@ internal sealed partial class ScriptedInferenceEngine : IInferenceEngine
             return;
         }
 
-        string text = $"--- prompt {round} ---\n{HarmonyLiteralText.Render(prompt.Span, Tokenizer)}\n";
+        string text = $"--- prompt {round} ---\n{HarmonyLiteralText.Render(prompt.Span, O200kByteTokenizer.Instance)}\n";
         lock (_promptLogGate)
         {
             File.AppendAllText(_promptLog, text, Encoding.UTF8);
@@ -99,6 +97,10 @@ internal sealed partial class ScriptedInferenceEngine : IInferenceEngine
     private sealed class Session(ScriptedInferenceEngine engine) : IInferenceSession
     {
         private int _round;
+
+        public IHarmonyTokenizer Tokenizer => O200kByteTokenizer.Instance;
+
+        public int ContextSize => engine.ContextSize;
 
         public async IAsyncEnumerable<int> GenerateAsync(
             ReadOnlyMemory<int> prompt, GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)

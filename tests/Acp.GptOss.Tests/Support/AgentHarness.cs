@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
@@ -10,40 +11,116 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Acp.GptOss.Tests.Support;
 
 /// <summary>
-/// The agent in-process on in-memory pipes, driven with raw JSON-RPC lines, so tests see exactly what it writes
-/// and in which order.
+/// An ACP client driving the agent with raw JSON-RPC lines, so tests see exactly what it writes and in which order:
+/// either the agent in-process on in-memory pipes, or the built executable on its stdio.
 /// </summary>
 internal sealed class AgentHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    private readonly Pipe _toAgent = new();
-    private readonly Pipe _fromAgent = new();
+    private readonly Stream _toAgent;
     private readonly Channel<JsonElement> _lines = Channel.CreateUnbounded<JsonElement>();
     private readonly Task _agent;
     private readonly Task _reader;
+    private readonly Process? _process;
+    private readonly StringBuilder _error = new();
+    private readonly Channel<string> _errorLines = Channel.CreateUnbounded<string>();
     private int _nextId;
 
+    /// <summary>The agent in-process, on <paramref name="engine"/>.</summary>
     public AgentHarness(IInferenceEngine engine, AgentOptions? options = null)
     {
         options ??= new AgentOptions();
-        _agent = RunAgentAsync(engine, options with { Today = () => new DateOnly(2025, 8, 5) });
-        _reader = ReadAsync();
+        var toAgent = new Pipe();
+        var fromAgent = new Pipe();
+        _toAgent = toAgent.Writer.AsStream();
+        _agent = RunAgentAsync(toAgent.Reader, fromAgent.Writer, engine, options with { Today = () => new DateOnly(2025, 8, 5) });
+        _reader = ReadAsync(fromAgent.Reader.AsStream());
+    }
+
+    private AgentHarness(Process process)
+    {
+        _process = process;
+        _toAgent = process.StandardInput.BaseStream;
+        _agent = process.WaitForExitAsync();
+        _reader = Task.WhenAll(ReadAsync(process.StandardOutput.BaseStream), CollectErrorAsync(process.StandardError));
     }
 
     /// <summary>Every line the agent wrote, in order, as it arrived.</summary>
     public List<JsonElement> Written { get; } = [];
 
+    /// <summary>Ends when the agent does.</summary>
     public Task Completion => _agent;
 
-    public async Task SendAsync(string line) => await _toAgent.Writer.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
+    /// <summary>For the executable: what it wrote to stderr so far.</summary>
+    public string Error
+    {
+        get
+        {
+            lock (_error)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
+    /// <summary>For the executable: waits for a line on its stderr (a log event) that satisfies <paramref name="match"/>.</summary>
+    public async Task<string> WaitForErrorLineAsync(Func<string, bool> match)
+    {
+        try
+        {
+            while (true)
+            {
+                string line = await _errorLines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+                if (match(line))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (Exception e) when (e is ChannelClosedException or TimeoutException)
+        {
+            throw new InvalidOperationException($"The agent logged no such line ({e.Message}). Its stderr:\n{Error}", e);
+        }
+    }
+
+    /// <summary>For the executable: its exit code, once <see cref="Completion"/> is done.</summary>
+    public int ExitCode => _process?.ExitCode ?? throw new InvalidOperationException("The agent runs in-process.");
+
+    /// <summary>The built executable, as an editor launches it, with <paramref name="arguments"/>.</summary>
+    public static AgentHarness StartProcess(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Repository.Agent);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new AgentHarness(Process.Start(start)!);
+    }
+
+    public async Task SendAsync(string line) => await SendAsync([line]);
 
     /// <summary>Sends several lines in one write, so the agent reads them back to back.</summary>
-    public async Task SendAsync(IEnumerable<string> lines) => await _toAgent.Writer.WriteAsync(Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n"))));
+    public async Task SendAsync(IEnumerable<string> lines)
+    {
+        await _toAgent.WriteAsync(Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n"))));
+        await _toAgent.FlushAsync();
+    }
 
     public static string Request(int id, string method, object parameters) => JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method, @params = parameters });
 
     public static string Notification(string method, object parameters) => JsonSerializer.Serialize(new { jsonrpc = "2.0", method, @params = parameters });
+
+    public static string Prompt(int id, string sessionId, string text) =>
+        Request(id, "session/prompt", new { sessionId, prompt = new[] { new { type = "text", text } } });
 
     /// <summary>Sends a request and returns its response and the notifications written before it.</summary>
     public async Task<(JsonElement Response, List<JsonElement> Notifications)> RequestAsync(string method, object parameters)
@@ -81,7 +158,17 @@ internal sealed class AgentHarness : IAsyncDisposable
         }
     }
 
-    public async Task<JsonElement> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+    public async Task<JsonElement> NextAsync()
+    {
+        try
+        {
+            return await _lines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        }
+        catch (Exception e) when (e is ChannelClosedException or TimeoutException)
+        {
+            throw new InvalidOperationException($"The agent wrote no further line ({e.Message}). Its stderr:\n{Error}", e);
+        }
+    }
 
     /// <summary>Initializes and opens a session; returns its id.</summary>
     public async Task<string> NewSessionAsync(string cwd = "/workspace")
@@ -94,35 +181,53 @@ internal sealed class AgentHarness : IAsyncDisposable
     public Task<(JsonElement Response, List<JsonElement> Notifications)> PromptAsync(string sessionId, string text) =>
         RequestAsync("session/prompt", new { sessionId, prompt = new[] { new { type = "text", text } } });
 
-    public Task<int> SendPromptAsync(string sessionId, string text) =>
-        SendRequestAsync("session/prompt", new { sessionId, prompt = new[] { new { type = "text", text } } });
+    public async Task<int> SendPromptAsync(string sessionId, string text)
+    {
+        int id = NextId();
+        await SendAsync(Prompt(id, sessionId, text));
+        return id;
+    }
 
     /// <summary>Ends the agent's input, as a client leaving.</summary>
-    public async Task CloseInputAsync() => await _toAgent.Writer.CompleteAsync();
+    public async Task CloseInputAsync() => await _toAgent.DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {
-        await _toAgent.Writer.CompleteAsync();
-        await _agent.WaitAsync(Timeout);
-        await _reader.WaitAsync(Timeout);
-    }
-
-    private async Task RunAgentAsync(IInferenceEngine engine, AgentOptions options)
-    {
+        await _toAgent.DisposeAsync();
         try
         {
-            await AgentHost.RunAsync(
-                new NdjsonTransport(_toAgent.Reader.AsStream(), _fromAgent.Writer.AsStream()), engine, options, NullLoggerFactory.Instance, CancellationToken.None);
+            await _agent.WaitAsync(Timeout);
+            await _reader.WaitAsync(Timeout);
         }
         finally
         {
-            await _fromAgent.Writer.CompleteAsync();
+            if (_process is not null)
+            {
+                if (!_process.HasExited)
+                {
+                    _process.Kill(entireProcessTree: true);
+                }
+
+                _process.Dispose();
+            }
         }
     }
 
-    private async Task ReadAsync()
+    private static async Task RunAgentAsync(PipeReader input, PipeWriter output, IInferenceEngine engine, AgentOptions options)
     {
-        using var reader = new StreamReader(_fromAgent.Reader.AsStream(), Encoding.UTF8);
+        try
+        {
+            await AgentHost.RunAsync(new NdjsonTransport(input.AsStream(), output.AsStream()), engine, options, NullLoggerFactory.Instance, CancellationToken.None);
+        }
+        finally
+        {
+            await output.CompleteAsync();
+        }
+    }
+
+    private async Task ReadAsync(Stream fromAgent)
+    {
+        using var reader = new StreamReader(fromAgent, Encoding.UTF8);
         while (await reader.ReadLineAsync() is { } line)
         {
             using JsonDocument document = JsonDocument.Parse(line);
@@ -136,6 +241,21 @@ internal sealed class AgentHarness : IAsyncDisposable
         }
 
         _lines.Writer.Complete();
+    }
+
+    private async Task CollectErrorAsync(StreamReader error)
+    {
+        while (await error.ReadLineAsync() is { } line)
+        {
+            lock (_error)
+            {
+                _error.Append(line).Append('\n');
+            }
+
+            _errorLines.Writer.TryWrite(line);
+        }
+
+        _errorLines.Writer.Complete();
     }
 }
 

@@ -15,8 +15,6 @@ internal sealed class FakeEngine(params string[] completions) : IInferenceEngine
 
     public string Description => "fake";
 
-    public IHarmonyTokenizer Tokenizer => O200kByteTokenizer.Instance;
-
     public int ContextSize { get; init; } = 8192;
 
     /// <summary>Before yielding token <c>i</c> of a round, the engine awaits this if set (cancellation passed through).</summary>
@@ -47,17 +45,21 @@ internal sealed class FakeEngine(params string[] completions) : IInferenceEngine
     {
         private int _round;
 
+        public IHarmonyTokenizer Tokenizer => O200kByteTokenizer.Instance;
+
+        public int ContextSize => engine.ContextSize;
+
         public async IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             lock (engine._gate)
             {
-                engine.Prompts.Add(HarmonyLiteralText.Render(prompt.Span, engine.Tokenizer));
+                engine.Prompts.Add(HarmonyLiteralText.Render(prompt.Span, Tokenizer));
                 engine.PromptTokens.Add(prompt.ToArray());
             }
 
             string completion = engine._completions[Math.Min(_round++, engine._completions.Length - 1)];
             var tokens = new List<int>();
-            HarmonyLiteralText.Tokenize(completion, engine.Tokenizer, tokens);
+            HarmonyLiteralText.Tokenize(completion, Tokenizer, tokens);
             for (int i = 0; i < tokens.Count && i < options.MaxTokens; i++)
             {
                 if (engine.BeforeToken is { } wait)

@@ -1,0 +1,278 @@
+using System.Buffers.Binary;
+using System.Text;
+using LlamaCpp;
+using LlamaCpp.Gguf;
+
+namespace Acp.GptOss.Dev;
+
+/// <summary>The shape of a generated gpt-oss model.</summary>
+internal sealed record GptOssModelShape
+{
+    public int Layers { get; init; } = 1;
+
+    public int EmbeddingLength { get; init; } = 64;
+
+    public int Heads { get; init; } = 1;
+
+    public int KeyValueHeads { get; init; } = 1;
+
+    public int HeadDimension { get; init; } = 64;
+
+    public int Experts { get; init; } = 2;
+
+    public int ExpertsUsed { get; init; } = 1;
+
+    public int ExpertFeedForwardLength { get; init; } = 64;
+
+    public int ContextLength { get; init; } = 8192;
+
+    /// <summary>The shape the benchmarks use: 4 layers, n_embd 512, 8 heads, 2 KV heads, 8 experts, top-2.</summary>
+    public static GptOssModelShape Benchmark { get; } = new()
+    {
+        Layers = 4, EmbeddingLength = 512, Heads = 8, KeyValueHeads = 2, HeadDimension = 64, Experts = 8, ExpertsUsed = 2, ExpertFeedForwardLength = 512,
+    };
+}
+
+/// <summary>
+/// Writes tiny gpt-oss GGUFs for tests and benchmarks, with the real o200k_harmony vocabulary:
+/// <list type="bullet">
+/// <item>chain models, whose greedy continuation of a prompt ending in <c>&lt;|start|&gt;assistant</c> is a chosen token
+/// sequence: attention and expert outputs are zero, so each token's embedding reaches the output head unchanged; each
+/// chain token gets its own one-hot embedding, and the output row of its successor a large weight at that dimension;</item>
+/// <item>random-weight models of realistic shape, to measure speed;</item>
+/// <item>vocabulary-only files, to tokenize without weights.</item>
+/// </list>
+/// </summary>
+internal static class GptOssModelGenerator
+{
+    public const string Architecture = "gpt-oss";
+
+    /// <summary>Changes whenever the files written change, so that caches of generated models know to regenerate.</summary>
+    public const int Version = 1;
+
+    /// <summary>The logit a chain token's successor gets, in units of the normalized embedding.</summary>
+    private const float ChainWeight = 16f;
+
+    /// <summary>
+    /// The chain that makes a model answer <paramref name="completion"/> (literal special spellings): the prompt's
+    /// last token, <c>assistant</c>, then the completion as the model's own tokenizer splits it.
+    /// </summary>
+    public static int[] ChainTokens(LlamaVocabulary vocabulary, string completion)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var tokens = new List<int>();
+        vocabulary.Tokenize("assistant"u8, tokens, parseSpecial: false);
+        vocabulary.Tokenize(Encoding.UTF8.GetBytes(completion), tokens, parseSpecial: true);
+        return [.. tokens];
+    }
+
+    /// <summary>Writes a file with the vocabulary and hyperparameters but no tensors.</summary>
+    public static void WriteVocabularyOnly(string path, HarmonyVocabularyFile vocabulary) =>
+        Header(vocabulary, new GptOssModelShape(), "acp-gptoss vocabulary").Write(path);
+
+    /// <summary>
+    /// Writes a chain model. <paramref name="chain"/> starts with the prompt's last token (<c>assistant</c>); each
+    /// token is followed by the next; the last one, unless the sampler stops on it, follows itself.
+    /// </summary>
+    /// <exception cref="ArgumentException">A token recurs with a different successor, or the chain is too long.</exception>
+    public static void WriteChain(string path, HarmonyVocabularyFile vocabulary, IReadOnlyList<int> chain)
+    {
+        var dimensions = new Dictionary<int, int>();
+        var successors = new Dictionary<int, int>();
+        for (int i = 0; i < chain.Count; i++)
+        {
+            int token = chain[i];
+            int next = i + 1 < chain.Count ? chain[i + 1] : token;
+            if (successors.TryGetValue(token, out int known) && known != next && i + 1 < chain.Count)
+            {
+                throw new ArgumentException(
+                    $"Token {token} ({vocabulary.Tokens[token]}) comes twice with different successors: a chain model cannot say that.", nameof(chain));
+            }
+
+            successors.TryAdd(token, next);
+            dimensions.TryAdd(token, dimensions.Count);
+        }
+
+        var shape = new GptOssModelShape { EmbeddingLength = Math.Max(64, (dimensions.Count + 63) / 64 * 64) };
+        int embedding = shape.EmbeddingLength;
+        long vocabularySize = vocabulary.Tokens.Length;
+        GgufWriter writer = Header(vocabulary, shape, "acp-gptoss chain model");
+        writer.AddTensor("token_embd.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, (row, values) =>
+        {
+            if (dimensions.TryGetValue((int)row, out int dimension))
+            {
+                values[dimension] = (Half)1f;
+            }
+        }));
+        AddNorm(writer, "output_norm.weight", embedding);
+        var incoming = successors.GroupBy(p => p.Value).ToDictionary(g => g.Key, g => g.Select(p => dimensions[p.Key]).ToArray());
+        writer.AddTensor("output.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, (row, values) =>
+        {
+            if (incoming.TryGetValue((int)row, out int[]? fromDimensions))
+            {
+                foreach (int dimension in fromDimensions)
+                {
+                    values[dimension] = (Half)ChainWeight;
+                }
+            }
+        }));
+        AddLayers(writer, shape, random: null);
+        writer.Write(path);
+    }
+
+    /// <summary>Writes a model of the given shape with small random weights.</summary>
+    public static void WriteRandom(string path, HarmonyVocabularyFile vocabulary, GptOssModelShape shape, int seed)
+    {
+        var random = new Random(seed);
+        long vocabularySize = vocabulary.Tokens.Length;
+        GgufWriter writer = Header(vocabulary, shape, "acp-gptoss random model");
+        writer.AddTensor("token_embd.weight", [shape.EmbeddingLength, vocabularySize], GgmlType.F16, stream => WriteRandomHalves(stream, vocabularySize * shape.EmbeddingLength, random));
+        AddNorm(writer, "output_norm.weight", shape.EmbeddingLength);
+        writer.AddTensor("output.weight", [shape.EmbeddingLength, vocabularySize], GgmlType.F16, stream => WriteRandomHalves(stream, vocabularySize * shape.EmbeddingLength, random));
+        AddLayers(writer, shape, random);
+        writer.Write(path);
+    }
+
+    private static GgufWriter Header(HarmonyVocabularyFile vocabulary, GptOssModelShape shape, string name)
+    {
+        const string A = Architecture;
+        return new GgufWriter()
+            .Add("general.architecture", A)
+            .Add("general.name", name)
+            .Add($"{A}.context_length", (uint)shape.ContextLength)
+            .Add($"{A}.embedding_length", (uint)shape.EmbeddingLength)
+            .Add($"{A}.block_count", (uint)shape.Layers)
+            .Add($"{A}.feed_forward_length", (uint)shape.ExpertFeedForwardLength)
+            .Add($"{A}.expert_feed_forward_length", (uint)shape.ExpertFeedForwardLength)
+            .Add($"{A}.attention.head_count", (uint)shape.Heads)
+            .Add($"{A}.attention.head_count_kv", (uint)shape.KeyValueHeads)
+            .Add($"{A}.attention.key_length", (uint)shape.HeadDimension)
+            .Add($"{A}.attention.value_length", (uint)shape.HeadDimension)
+            .Add($"{A}.attention.layer_norm_rms_epsilon", 1e-5f)
+            .Add($"{A}.attention.sliding_window", 128u)
+            .Add($"{A}.expert_count", (uint)shape.Experts)
+            .Add($"{A}.expert_used_count", (uint)shape.ExpertsUsed)
+            .Add($"{A}.rope.freq_base", 150000f)
+            .Add("tokenizer.ggml.model", "gpt2")
+            .Add("tokenizer.ggml.pre", "gpt-4o")
+            .Add("tokenizer.ggml.tokens", vocabulary.Tokens)
+            .Add("tokenizer.ggml.token_type", vocabulary.TokenTypes)
+            .Add("tokenizer.ggml.merges", vocabulary.Merges)
+            .Add("tokenizer.ggml.bos_token_id", 199998u)
+            .Add("tokenizer.ggml.eos_token_id", 200002u)
+            .Add("tokenizer.ggml.padding_token_id", 199999u);
+    }
+
+    // Per layer: norms of one; attention and expert down-projections that are zero in a chain model, random otherwise.
+    private static void AddLayers(GgufWriter writer, GptOssModelShape shape, Random? random)
+    {
+        int e = shape.EmbeddingLength;
+        int q = shape.Heads * shape.HeadDimension;
+        int kv = shape.KeyValueHeads * shape.HeadDimension;
+        int ff = shape.ExpertFeedForwardLength;
+        int experts = shape.Experts;
+        for (int layer = 0; layer < shape.Layers; layer++)
+        {
+            string b = $"blk.{layer}.";
+            AddNorm(writer, b + "attn_norm.weight", e);
+            AddNorm(writer, b + "post_attention_norm.weight", e);
+            AddHalves(writer, b + "attn_q.weight", [e, q], random);
+            AddHalves(writer, b + "attn_k.weight", [e, kv], random);
+            AddHalves(writer, b + "attn_v.weight", [e, kv], random);
+            AddHalves(writer, b + "attn_output.weight", [q, e], random);
+            AddFloats(writer, b + "attn_output.bias", [e], random);
+            AddFloats(writer, b + "attn_sinks.weight", [shape.Heads], random);
+            AddFloats(writer, b + "ffn_gate_inp.weight", [e, experts], random);
+            AddFloats(writer, b + "ffn_gate_inp.bias", [experts], random);
+            AddHalves(writer, b + "ffn_gate_exps.weight", [e, ff, experts], random);
+            AddFloats(writer, b + "ffn_gate_exps.bias", [ff, experts], random);
+            AddHalves(writer, b + "ffn_up_exps.weight", [e, ff, experts], random);
+            AddFloats(writer, b + "ffn_up_exps.bias", [ff, experts], random);
+            AddHalves(writer, b + "ffn_down_exps.weight", [ff, e, experts], random);
+            AddFloats(writer, b + "ffn_down_exps.bias", [e, experts], random);
+        }
+    }
+
+    private static void AddNorm(GgufWriter writer, string name, int length) =>
+        writer.AddTensor(name, [length], GgmlType.F32, stream =>
+        {
+            Span<byte> one = stackalloc byte[4];
+            BinaryPrimitives.WriteSingleLittleEndian(one, 1f);
+            for (int i = 0; i < length; i++)
+            {
+                stream.Write(one);
+            }
+        });
+
+    private static void AddHalves(GgufWriter writer, string name, long[] shape, Random? random)
+    {
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        writer.AddTensor(name, shape, GgmlType.F16, stream =>
+        {
+            if (random is null)
+            {
+                WriteZeros(stream, count * 2);
+            }
+            else
+            {
+                WriteRandomHalves(stream, count, random);
+            }
+        });
+    }
+
+    private static void AddFloats(GgufWriter writer, string name, long[] shape, Random? random)
+    {
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        writer.AddTensor(name, shape, GgmlType.F32, stream =>
+        {
+            Span<byte> value = stackalloc byte[4];
+            for (long i = 0; i < count; i++)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(value, random is null ? 0f : (float)((random.NextDouble() - 0.5) * 0.04));
+                stream.Write(value);
+            }
+        });
+    }
+
+    private static void WriteHalfRows(Stream stream, long rows, int length, Action<long, Half[]> fill)
+    {
+        var values = new Half[length];
+        var bytes = new byte[length * 2];
+        for (long row = 0; row < rows; row++)
+        {
+            Array.Clear(values);
+            fill(row, values);
+            for (int i = 0; i < length; i++)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), values[i]);
+            }
+
+            stream.Write(bytes);
+        }
+    }
+
+    // Uniform in ±0.02: small enough that activations stay finite through any number of layers.
+    private static void WriteRandomHalves(Stream stream, long count, Random random)
+    {
+        var bytes = new byte[1 << 16];
+        for (long written = 0; written < count * 2; written += bytes.Length)
+        {
+            int chunk = (int)Math.Min(bytes.Length, (count * 2) - written);
+            for (int i = 0; i < chunk; i += 2)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i), (Half)((random.NextSingle() - 0.5f) * 0.04f));
+            }
+
+            stream.Write(bytes, 0, chunk);
+        }
+    }
+
+    private static void WriteZeros(Stream stream, long count)
+    {
+        var zeros = new byte[(int)Math.Min(count, 1 << 16)];
+        for (long written = 0; written < count; written += zeros.Length)
+        {
+            stream.Write(zeros, 0, (int)Math.Min(zeros.Length, count - written));
+        }
+    }
+}

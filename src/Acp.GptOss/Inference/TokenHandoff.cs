@@ -1,0 +1,148 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Acp.GptOss.Inference;
+
+/// <summary>
+/// Hands token ids from a decoding thread to an async reader: one writer, one reader, one generation at a time.
+/// Decoding blocks its thread for seconds at a stretch (a long prefill), so it runs on a thread of its own rather
+/// than a thread-pool thread, which would starve the tasks that write the turn's updates to stdout. A waiting reader
+/// resumes through a reusable value-task source, so a token costs no allocation.
+/// </summary>
+/// <remarks>Thread-safe for one writer and one reader.</remarks>
+internal sealed class TokenHandoff : IValueTaskSource<bool>
+{
+    private readonly Lock _gate = new();
+    private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = true };
+    private int[] _tokens = new int[256];
+    private int _written;
+    private int _read;
+    private bool _completed;
+    private bool _readerWaiting;
+    private ExceptionDispatchInfo? _error;
+
+    /// <summary>Starts a generation of at most <paramref name="capacity"/> tokens; the previous one must be done.</summary>
+    public void Reset(int capacity)
+    {
+        lock (_gate)
+        {
+            if (_tokens.Length < capacity)
+            {
+                _tokens = new int[capacity];
+            }
+
+            (_written, _read, _completed, _readerWaiting, _error) = (0, 0, false, false, null);
+        }
+    }
+
+    /// <summary>The writer adds a token.</summary>
+    public void Write(int token)
+    {
+        lock (_gate)
+        {
+            if (_written == _tokens.Length)
+            {
+                // More than the capacity promised: grow rather than lose a token.
+                Array.Resize(ref _tokens, _tokens.Length * 2);
+            }
+
+            _tokens[_written++] = token;
+            if (!_readerWaiting)
+            {
+                return;
+            }
+
+            _readerWaiting = false;
+        }
+
+        _waiter.SetResult(true);
+    }
+
+    /// <summary>The writer is done, with the exception that stopped it, if any.</summary>
+    public void Complete(Exception? error)
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            _error = error is null ? null : ExceptionDispatchInfo.Capture(error);
+            if (!_readerWaiting)
+            {
+                return;
+            }
+
+            _readerWaiting = false;
+        }
+
+        _waiter.SetResult(false);
+    }
+
+    /// <summary>True once a token can be read; false when the writer is done and every token was read.</summary>
+    public ValueTask<bool> WaitToReadAsync()
+    {
+        lock (_gate)
+        {
+            if (_read < _written)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _waiter.Reset();
+            _readerWaiting = true;
+            return new ValueTask<bool>(this, _waiter.Version);
+        }
+    }
+
+    /// <summary>Takes the next token, if one is there.</summary>
+    public bool TryRead(out int token)
+    {
+        lock (_gate)
+        {
+            if (_read < _written)
+            {
+                token = _tokens[_read++];
+                return true;
+            }
+
+            token = 0;
+            return false;
+        }
+    }
+
+    /// <summary>Once the writer is done, how it ended, for logs: done, cancelled or failed.</summary>
+    public string Outcome
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _error?.SourceException switch
+                {
+                    null => "done",
+                    OperationCanceledException => "cancelled",
+                    _ => "failed",
+                };
+            }
+        }
+    }
+
+    /// <summary>After the last token: throws what stopped the writer, if anything did.</summary>
+    public void ThrowIfFailed()
+    {
+        lock (_gate)
+        {
+            _error?.Throw();
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _waiter.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _waiter.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _waiter.OnCompleted(continuation, state, token, flags);
+}

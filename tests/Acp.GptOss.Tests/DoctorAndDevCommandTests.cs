@@ -1,0 +1,86 @@
+using Acp.GptOss.Tests.Support;
+using LlamaCpp.Gguf;
+
+namespace Acp.GptOss.Tests;
+
+/// <summary><c>acp-gptoss doctor</c> and <c>acp-gptoss dev make-model</c>, run as a user runs them.</summary>
+public sealed class DoctorAndDevCommandTests
+{
+    [ModelFact]
+    public async Task Doctor_reports_the_runtime_memory_disk_and_the_models_where_users_keep_them()
+    {
+        string home = Directory.CreateTempSubdirectory("acp-gptoss-home-").FullName;
+        try
+        {
+            string lmStudio = Directory.CreateDirectory(Path.Combine(home, ".lmstudio", "models", "openai", "gpt-oss")).FullName;
+            File.Copy(TestModels.Vocabulary, Path.Combine(lmStudio, "gpt-oss-vocab.gguf"));
+            await File.WriteAllTextAsync(Path.Combine(home, ".lmstudio", "models", "broken.gguf"), "This was a model once, before the download broke off.");
+
+            ProcessResult result = await ChildProcess.RunAsync("dotnet", [Repository.Agent, "doctor"], environment: new Dictionary<string, string>
+            {
+                ["HOME"] = home,
+                ["GPT_OSS_GGUF_PATH"] = "",
+            });
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.Contains("llama.cpp runtime: v0.5.0 (@node-llama-cpp/linux-x64@3.22.1)", result.Output, StringComparison.Ordinal);
+            Assert.Matches(@"CPU backend: libggml-cpu-\w+\.so", result.Output);
+            Assert.Matches(@"RAM: \d+\.\d GB total, \d+\.\d GB available", result.Output);
+            Assert.Matches(@"disk: \d+\.\d GB free", result.Output);
+            Assert.Contains("models (2 found", result.Output, StringComparison.Ordinal);
+            Assert.Contains($"{lmStudio}/gpt-oss-vocab.gguf (gpt-oss, ", result.Output, StringComparison.Ordinal);
+            Assert.Contains("broken.gguf (unusable: ", result.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [ModelFact]
+    public async Task Make_model_writes_a_chain_model_that_passes_preflight_and_prints_its_path()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            CliResult result = await CliRunner.RunAsync(
+                "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", path, "--chain", "<|channel|>final<|message|>Hi<|return|>");
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal(path + "\n", result.Text);
+            GgufFile file = GgufFile.Read(path);
+            Assert.Equal("gpt-oss", file.Architecture);
+            Assert.Equal(201088, file.GetArrayLength("tokenizer.ggml.tokens"));
+            Assert.Contains(file.Tensors, t => t.Name == "blk.0.ffn_down_exps.weight");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [ModelFact]
+    public async Task Make_model_refuses_a_chain_that_needs_two_successors_for_one_token()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
+
+        CliResult result = await CliRunner.RunAsync(
+            "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", path,
+            "--chain", "<|channel|>analysis<|message|>Hm.<|end|><|start|>assistant<|channel|>final<|message|>Hi<|return|>");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Output);
+        Assert.Contains("different successors", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task Make_model_without_a_vocabulary_file_is_a_clear_error()
+    {
+        CliResult result = await CliRunner.RunAsync("dev", "make-model", "--vocabulary", "/no/such/tokenizer.json", "--out", "/tmp/never.gguf");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Output);
+        Assert.Contains("/no/such/tokenizer.json", result.Error, StringComparison.Ordinal);
+    }
+}
