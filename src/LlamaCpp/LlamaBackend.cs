@@ -53,7 +53,27 @@ public sealed unsafe class LlamaBackend
         CpuBackend = cpuBackend;
         Devices = devices;
         SystemInfo = systemInfo;
+        nint cpu = NativeMethods.ggml_backend_dev_by_type(0);
+        if (cpu != nint.Zero)
+        {
+            nint registry = NativeMethods.ggml_backend_dev_backend_reg(cpu);
+            fixed (byte* create = "ggml_threadpool_new"u8)
+            fixed (byte* free = "ggml_threadpool_free"u8)
+            {
+                ThreadpoolNew = (delegate* unmanaged[Cdecl]<GgmlThreadpoolParams*, nint>)NativeMethods.ggml_backend_reg_get_proc_address(registry, create);
+                ThreadpoolFree = (delegate* unmanaged[Cdecl]<nint, void>)NativeMethods.ggml_backend_reg_get_proc_address(registry, free);
+            }
+        }
     }
+
+    /// <summary>The backend, once initialized; models and contexts exist only after that.</summary>
+    internal static LlamaBackend Current => s_instance ?? throw new InvalidOperationException("LlamaBackend.Initialize has not run.");
+
+    /// <summary>The CPU backend's <c>ggml_threadpool_new</c>, or null where it has none.</summary>
+    internal delegate* unmanaged[Cdecl]<GgmlThreadpoolParams*, nint> ThreadpoolNew { get; }
+
+    /// <summary>The CPU backend's <c>ggml_threadpool_free</c>, or null where it has none.</summary>
+    internal delegate* unmanaged[Cdecl]<nint, void> ThreadpoolFree { get; }
 
     /// <summary>Where the native libraries were loaded from.</summary>
     public string NativeDirectory { get; }

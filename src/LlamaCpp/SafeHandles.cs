@@ -20,10 +20,14 @@ internal sealed class SafeLlamaModelHandle : SafeHandle
     }
 }
 
-/// <summary>A <c>llama_context *</c>. It holds a reference on its model, so the model outlives it whatever the caller does.</summary>
+/// <summary>
+/// A <c>llama_context *</c>. It holds a reference on its model and on its thread pool, so they outlive it whatever
+/// the caller does.
+/// </summary>
 internal sealed class SafeLlamaContextHandle : SafeHandle
 {
     private readonly SafeLlamaModelHandle _model;
+    private SafeGgmlThreadpoolHandle? _threadpool;
 
     private SafeLlamaContextHandle(nint context, SafeLlamaModelHandle model)
         : base(nint.Zero, ownsHandle: true)
@@ -50,10 +54,58 @@ internal sealed class SafeLlamaContextHandle : SafeHandle
         return new SafeLlamaContextHandle(context, model);
     }
 
+    /// <summary>Decodes with <paramref name="threadpool"/>'s threads from now on, for prompts and single tokens alike.</summary>
+    public void Attach(SafeGgmlThreadpoolHandle threadpool)
+    {
+        bool added = false;
+        threadpool.DangerousAddRef(ref added);
+        _threadpool = threadpool;
+        NativeMethods.llama_attach_threadpool(handle, threadpool.DangerousGetHandle(), threadpool.DangerousGetHandle());
+    }
+
     protected override bool ReleaseHandle()
     {
         NativeMethods.llama_free(handle);
+        _threadpool?.DangerousRelease();
         _model.DangerousRelease();
+        return true;
+    }
+}
+
+/// <summary>
+/// A <c>ggml_threadpool *</c> of the CPU backend: threads that stay between decodes, where ggml would otherwise
+/// start and join threads for every token.
+/// </summary>
+internal sealed unsafe class SafeGgmlThreadpoolHandle : SafeHandle
+{
+    private readonly delegate* unmanaged[Cdecl]<nint, void> _free;
+
+    private SafeGgmlThreadpoolHandle(nint threadpool, delegate* unmanaged[Cdecl]<nint, void> free)
+        : base(nint.Zero, ownsHandle: true)
+    {
+        _free = free;
+        SetHandle(threadpool);
+    }
+
+    public override bool IsInvalid => handle == nint.Zero;
+
+    /// <summary>A pool of <paramref name="threads"/> threads, or null where the CPU backend offers none.</summary>
+    public static SafeGgmlThreadpoolHandle? Create(LlamaBackend backend, int threads)
+    {
+        if (backend.ThreadpoolNew == null || backend.ThreadpoolFree == null)
+        {
+            return null;
+        }
+
+        GgmlThreadpoolParams parameters;
+        NativeMethods.ggml_threadpool_params_init(&parameters, threads);
+        nint threadpool = backend.ThreadpoolNew(&parameters);
+        return threadpool == nint.Zero ? null : new SafeGgmlThreadpoolHandle(threadpool, backend.ThreadpoolFree);
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        _free(handle);
         return true;
     }
 }

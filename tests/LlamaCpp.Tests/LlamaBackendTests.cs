@@ -1,3 +1,5 @@
+using LlamaCpp.Native;
+
 namespace LlamaCpp.Tests;
 
 /// <summary>The native runtime the build fetched, found and started the way the agent starts it.</summary>
@@ -14,6 +16,22 @@ public sealed class LlamaBackendTests
         Assert.Contains(backend.Devices, d => d.StartsWith("CPU", StringComparison.Ordinal));
         Assert.NotEqual("", backend.SystemInfo);
         Assert.Same(backend, LlamaBackend.Initialize());
+    }
+
+    [Fact]
+    public unsafe void The_cpu_backend_lends_its_thread_pools_and_they_take_our_settings()
+    {
+        LlamaBackend backend = LlamaBackend.Initialize();
+        GgmlThreadpoolParams parameters;
+
+        NativeMethods.ggml_threadpool_params_init(&parameters, 3);
+        using SafeGgmlThreadpoolHandle? threadpool = SafeGgmlThreadpoolHandle.Create(backend, 2);
+
+        Assert.True(backend.ThreadpoolNew != null);
+        Assert.True(backend.ThreadpoolFree != null);
+        Assert.Equal((3, 0, 50u, (byte)0, (byte)0), (parameters.Threads, parameters.Priority, parameters.Poll, parameters.StrictCpu, parameters.Paused));
+        Assert.NotNull(threadpool);
+        Assert.False(threadpool.IsInvalid);
     }
 
     [Fact]

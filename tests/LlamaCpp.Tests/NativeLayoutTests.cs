@@ -89,6 +89,17 @@ public sealed class NativeLayoutTests
         Assert.Equal(offset, (int)Marshal.OffsetOf<LlamaBatch>(field));
     }
 
+    [Theory]
+    [InlineData(nameof(GgmlThreadpoolParams.Threads), 512)]
+    [InlineData(nameof(GgmlThreadpoolParams.Priority), 516)]
+    [InlineData(nameof(GgmlThreadpoolParams.Poll), 520)]
+    [InlineData(nameof(GgmlThreadpoolParams.StrictCpu), 524)]
+    [InlineData(nameof(GgmlThreadpoolParams.Paused), 525)]
+    public void Threadpool_params_fields_sit_where_ggml_h_puts_them(string field, int offset)
+    {
+        Assert.Equal(offset, (int)Marshal.OffsetOf<GgmlThreadpoolParams>(field));
+    }
+
     [Fact]
     public unsafe void Struct_sizes_match_llama_h()
     {
@@ -96,6 +107,7 @@ public sealed class NativeLayoutTests
         Assert.Equal(160, sizeof(LlamaContextParams));
         Assert.Equal(56, sizeof(LlamaBatch));
         Assert.Equal(1, sizeof(LlamaSamplerChainParams));
+        Assert.Equal(528, sizeof(GgmlThreadpoolParams));
         Assert.Equal(sizeof(LlamaModelParams), Marshal.SizeOf<LlamaModelParams>());
         Assert.Equal(sizeof(LlamaContextParams), Marshal.SizeOf<LlamaContextParams>());
     }

@@ -35,6 +35,23 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial byte* ggml_backend_dev_description(nint device);
 
+    [LibraryImport(Ggml)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial nint ggml_backend_dev_by_type(int type);
+
+    [LibraryImport(GgmlBase)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial nint ggml_backend_dev_backend_reg(nint device);
+
+    // The CPU backend is loaded at run time: its own functions (ggml_threadpool_new, ...) are found through its registry.
+    [LibraryImport(GgmlBase)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial void* ggml_backend_reg_get_proc_address(nint registry, byte* name);
+
+    [LibraryImport(GgmlBase)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial void ggml_threadpool_params_init(GgmlThreadpoolParams* parameters, int threads);
+
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial void llama_backend_init();
@@ -129,6 +146,10 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial void llama_attach_threadpool(nint context, nint threadpool, nint batchThreadpool);
+
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial uint llama_n_ctx(SafeLlamaContextHandle context);
 
     [LibraryImport(Llama)]
@@ -198,6 +219,11 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int llama_sampler_sample(SafeLlamaSamplerHandle sampler, SafeLlamaContextHandle context, int index);
+
+    // The logits of output i (-1: the last), n_vocab floats owned by the context; null for an invalid i.
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial float* llama_get_logits_ith(SafeLlamaContextHandle context, int index);
 
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

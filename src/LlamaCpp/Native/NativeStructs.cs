@@ -90,3 +90,16 @@ internal struct LlamaSamplerChainParams
 {
     public byte NoPerf;
 }
+
+/// <summary><c>struct ggml_threadpool_params</c>: filled by <c>ggml_threadpool_params_init</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct GgmlThreadpoolParams
+{
+    /// <summary>GGML_MAX_N_THREADS bools; all zero keeps the inherited affinity.</summary>
+    public fixed byte CpuMask[512];
+    public int Threads;
+    public int Priority;
+    public uint Poll;
+    public byte StrictCpu;
+    public byte Paused;
+}
