@@ -8,28 +8,39 @@ namespace Acp.GptOss.Agent;
 /// at a time. A newer prompt cancels the running turn first; a cancel applies to every turn that arrived before it.
 /// </summary>
 /// <remarks>Thread-safe. Turns run one at a time, so <see cref="History"/> is only touched by the running turn.</remarks>
-internal sealed class AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine) : IAsyncDisposable
+internal sealed class AgentSession : IAsyncDisposable
 {
-    private IInferenceSession? _inference;
+    private static readonly TimeSpan s_turnEndTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task<IInferenceSession> _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
-    private SessionSettings _settings = settings;
+    private SessionSettings _settings;
     private CancellationTokenSource? _turn;
     private long _turnSequence;
     private long _cancelBefore;
     private int _messageCount;
     private int _toolCallCount;
 
-    public string Id { get; } = id;
+    public AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine)
+    {
+        Id = id;
+        Cwd = cwd;
+        _settings = settings;
+        // The engine state (a llama context) is made in the background from now on, while the user writes the first
+        // prompt; it may wait for the model to load, which must not hold up session/new.
+        _inference = Task.Run(() => engine.CreateSessionAsync(_closing.Token).AsTask());
+    }
 
-    public string Cwd { get; } = cwd;
+    public string Id { get; }
 
-    /// <summary>
-    /// The engine state of this conversation, created by the first turn that needs it: that may wait for the model to
-    /// load, which must not hold up session/new. Only the running turn calls this.
-    /// </summary>
+    public string Cwd { get; }
+
+    /// <summary>The engine state of this conversation, once made.</summary>
+    /// <exception cref="InferenceException">The engine cannot run: no model, or it failed to load.</exception>
     public async ValueTask<IInferenceSession> GetInferenceAsync(CancellationToken cancellationToken) =>
-        _inference ??= await engine.CreateSessionAsync(cancellationToken).ConfigureAwait(false);
+        await _inference.WaitAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>The conversation so far, by Harmony's history rules.</summary>
     public List<HarmonyMessage> History { get; } = [];
@@ -112,11 +123,23 @@ internal sealed class AgentSession(string id, string cwd, SessionSettings settin
 
     public async ValueTask DisposeAsync()
     {
-        if (_inference is not null)
+        await _closing.CancelAsync().ConfigureAwait(false);
+        // The engine state is freed only once no turn uses it: a cancelled turn ends within milliseconds. One that
+        // does not is left its state, rather than have native memory freed under a running decode.
+        Cancel(long.MaxValue);
+        if (!await _turns.WaitAsync(s_turnEndTimeout).ConfigureAwait(false))
         {
-            await _inference.DisposeAsync().ConfigureAwait(false);
+            return;
         }
 
+        // A failure to make the engine state was each prompt's to report; here there is only something to free or not.
+        await ((Task)_inference).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_inference.IsCompletedSuccessfully)
+        {
+            await _inference.Result.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _closing.Dispose();
         _turns.Dispose();
     }
 }

@@ -23,7 +23,10 @@ internal static class DevCommand
         {
             Description = "Write a chain model whose greedy answer to any prompt is this completion, with literal special tokens.",
         };
-        var random = new Option<bool>("--random") { Description = "Write a model with random weights, of the shape the options give." };
+        var random = new Option<bool>("--random")
+        {
+            Description = "Random weights, of the shape the options give; with --chain, a chain model that costs what a model of that shape costs.",
+        };
         var layers = new Option<int>("--layers") { DefaultValueFactory = _ => GptOssModelShape.Benchmark.Layers };
         var embedding = new Option<int>("--embedding") { DefaultValueFactory = _ => GptOssModelShape.Benchmark.EmbeddingLength };
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => GptOssModelShape.Benchmark.Heads };
@@ -45,18 +48,26 @@ internal static class DevCommand
             try
             {
                 HarmonyVocabularyFile words = HarmonyVocabularyFile.Load(result.GetValue(vocabulary)!);
+                var shape = new GptOssModelShape
+                {
+                    Layers = result.GetValue(layers), EmbeddingLength = result.GetValue(embedding), Heads = result.GetValue(heads),
+                    KeyValueHeads = result.GetValue(kvHeads), HeadDimension = 64, Experts = result.GetValue(experts),
+                    ExpertsUsed = result.GetValue(expertsUsed), ExpertFeedForwardLength = result.GetValue(expertLength),
+                };
                 if (result.GetValue(chain) is { } completion)
                 {
-                    GptOssModelGenerator.WriteChain(outPath, words, ChainTokens(words, completion, loggers().CreateLogger("Dev")));
+                    int[] tokens = ChainTokens(words, completion, loggers().CreateLogger("Dev"));
+                    if (result.GetValue(random))
+                    {
+                        GptOssModelGenerator.WriteChain(outPath, words, tokens, shape, result.GetValue(seed));
+                    }
+                    else
+                    {
+                        GptOssModelGenerator.WriteChain(outPath, words, tokens);
+                    }
                 }
                 else if (result.GetValue(random))
                 {
-                    var shape = new GptOssModelShape
-                    {
-                        Layers = result.GetValue(layers), EmbeddingLength = result.GetValue(embedding), Heads = result.GetValue(heads),
-                        KeyValueHeads = result.GetValue(kvHeads), HeadDimension = 64, Experts = result.GetValue(experts),
-                        ExpertsUsed = result.GetValue(expertsUsed), ExpertFeedForwardLength = result.GetValue(expertLength),
-                    };
                     GptOssModelGenerator.WriteRandom(outPath, words, shape, result.GetValue(seed));
                 }
                 else

@@ -72,10 +72,12 @@ internal static class GptOssModelGenerator
 
     /// <summary>
     /// Writes a chain model. <paramref name="chain"/> starts with the prompt's last token (<c>assistant</c>); each
-    /// token is followed by the next; the last one, unless the sampler stops on it, follows itself.
+    /// token is followed by the next; the last one, unless the sampler stops on it, follows itself. With a
+    /// <paramref name="seed"/>, every other weight is small and random, so the model has the cost of a real one of
+    /// its <paramref name="shape"/> and still answers the chain: the one-hot embeddings outweigh the noise.
     /// </summary>
-    /// <exception cref="ArgumentException">A token recurs with a different successor, or the chain is too long.</exception>
-    public static void WriteChain(string path, HarmonyVocabularyFile vocabulary, IReadOnlyList<int> chain)
+    /// <exception cref="ArgumentException">A token recurs with a different successor, or the shape is too narrow for the chain.</exception>
+    public static void WriteChain(string path, HarmonyVocabularyFile vocabulary, IReadOnlyList<int> chain, GptOssModelShape? shape = null, int? seed = null)
     {
         var dimensions = new Dictionary<int, int>();
         var successors = new Dictionary<int, int>();
@@ -93,20 +95,27 @@ internal static class GptOssModelGenerator
             dimensions.TryAdd(token, dimensions.Count);
         }
 
-        var shape = new GptOssModelShape { EmbeddingLength = Math.Max(64, (dimensions.Count + 63) / 64 * 64) };
+        shape ??= new GptOssModelShape { EmbeddingLength = Math.Max(64, (dimensions.Count + 63) / 64 * 64) };
+        if (shape.EmbeddingLength < dimensions.Count)
+        {
+            throw new ArgumentException($"The chain has {dimensions.Count} distinct tokens; an embedding of {shape.EmbeddingLength} cannot give each its own dimension.", nameof(shape));
+        }
+
+        Random? random = seed is { } s ? new Random(s) : null;
         int embedding = shape.EmbeddingLength;
         long vocabularySize = vocabulary.Tokens.Length;
         GgufWriter writer = Header(vocabulary, shape, "acp-gptoss chain model");
-        writer.AddTensor("token_embd.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, (row, values) =>
+        writer.AddTensor("token_embd.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, random, (row, values) =>
         {
             if (dimensions.TryGetValue((int)row, out int dimension))
             {
+                Array.Clear(values);
                 values[dimension] = (Half)1f;
             }
         }));
         AddNorm(writer, "output_norm.weight", embedding);
         var incoming = successors.GroupBy(p => p.Value).ToDictionary(g => g.Key, g => g.Select(p => dimensions[p.Key]).ToArray());
-        writer.AddTensor("output.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, (row, values) =>
+        writer.AddTensor("output.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, random, (row, values) =>
         {
             if (incoming.TryGetValue((int)row, out int[]? fromDimensions))
             {
@@ -116,7 +125,7 @@ internal static class GptOssModelGenerator
                 }
             }
         }));
-        AddLayers(writer, shape, random: null);
+        AddLayers(writer, shape, random);
         writer.Write(path);
     }
 
@@ -234,13 +243,18 @@ internal static class GptOssModelGenerator
         });
     }
 
-    private static void WriteHalfRows(Stream stream, long rows, int length, Action<long, Half[]> fill)
+    // Rows of zeros, or of small random values, that fill then adjusts.
+    private static void WriteHalfRows(Stream stream, long rows, int length, Random? random, Action<long, Half[]> fill)
     {
         var values = new Half[length];
         var bytes = new byte[length * 2];
         for (long row = 0; row < rows; row++)
         {
-            Array.Clear(values);
+            for (int i = 0; i < length; i++)
+            {
+                values[i] = random is null ? Half.Zero : SmallRandom(random);
+            }
+
             fill(row, values);
             for (int i = 0; i < length; i++)
             {
@@ -252,6 +266,8 @@ internal static class GptOssModelGenerator
     }
 
     // Uniform in ±0.02: small enough that activations stay finite through any number of layers.
+    private static Half SmallRandom(Random random) => (Half)((random.NextSingle() - 0.5f) * 0.04f);
+
     private static void WriteRandomHalves(Stream stream, long count, Random random)
     {
         var bytes = new byte[1 << 16];
@@ -260,7 +276,7 @@ internal static class GptOssModelGenerator
             int chunk = (int)Math.Min(bytes.Length, (count * 2) - written);
             for (int i = 0; i < chunk; i += 2)
             {
-                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i), (Half)((random.NextSingle() - 0.5f) * 0.04f));
+                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i), SmallRandom(random));
             }
 
             stream.Write(bytes, 0, chunk);
