@@ -99,6 +99,10 @@ internal sealed unsafe class SafeGgmlThreadpoolHandle : SafeHandle
 
         GgmlThreadpoolParams parameters;
         NativeMethods.ggml_threadpool_params_init(&parameters, threads);
+        // Idle workers sleep at once: polling (the default, 50) spins them ~100 ms after every decode, which on a
+        // small machine starves everything else, another session's context creation or the next prompt's tokenizing.
+        // Waking a sleeping worker per token costs microseconds.
+        parameters.Poll = 0;
         nint threadpool = backend.ThreadpoolNew(&parameters);
         return threadpool == nint.Zero ? null : new SafeGgmlThreadpoolHandle(threadpool, backend.ThreadpoolFree);
     }
