@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Inference.Benchmarks;
+
+/// <summary>The whole agent, as a client sees it over stdio: prompt written, chunks and the response read back.</summary>
+internal static class AgentBench
+{
+    public static async Task<DecodeResult> DecodeAsync(BenchModel model, BenchSettings settings)
+    {
+        await using AgentProcess agent = Start(model, settings);
+        var runs = new List<DecodeRun>();
+        for (int repetition = 0; repetition <= settings.Repetitions; repetition++)
+        {
+            // A session per run: each starts with an empty KV cache. The warm-up also waits for the model to load.
+            string session = await agent.NewSessionAsync();
+            (int id, long sent) = await agent.PromptAsync(session, BenchModel.Question);
+            (JsonElement response, _, List<(long At, AgentLine Line)> updates) = await agent.ResponseAsync(id);
+            long[] chunks = [.. updates.Where(u => u.Line.IsChunk).Select(u => u.At)];
+            int used = updates.Select(u => u.Line).Where(l => l.UpdateKind == "usage_update")
+                .Select(l => l.Message.GetProperty("params").GetProperty("update").GetProperty("used").GetInt32()).Single();
+            if (AgentProcess.StopReason(response) != "max_tokens" || chunks.Length < 2)
+            {
+                throw new InvalidOperationException($"The agent ended with {AgentProcess.StopReason(response)} after {chunks.Length} chunks; the benchmark model answers until the budget.");
+            }
+
+            if (repetition > 0)
+            {
+                runs.Add(new DecodeRun(used - settings.Tokens, chunks.Length, Stopwatch.GetElapsedTime(sent, chunks[0]).TotalMilliseconds,
+                    (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, null));
+            }
+        }
+
+        return new DecodeResult("whole agent over stdio", "first chunk", runs);
+    }
+
+    /// <summary>Sends session/cancel after a random number of chunks; measures until the cancelled response is read.</summary>
+    public static async Task<CancelResult> CancelDuringDecodeAsync(BenchModel model, BenchSettings settings)
+    {
+        await using AgentProcess agent = Start(model, settings);
+        string session = await agent.NewSessionAsync();
+        var random = new Random(13);
+        var latencies = new List<double>();
+        int missed = 0;
+        for (int trial = 0; trial <= settings.CancelTrials; trial++)
+        {
+            int cancelAt = random.Next(8, settings.Tokens - 16);
+            (int id, _) = await agent.PromptAsync(session, BenchModel.Question);
+            int chunks = 0;
+            while (chunks < cancelAt)
+            {
+                (_, AgentLine line) = await agent.NextAsync();
+                chunks += line.IsChunk ? 1 : 0;
+            }
+
+            long cancelled = await agent.NotifyAsync("session/cancel", new { sessionId = session });
+            (JsonElement response, long answered, _) = await agent.ResponseAsync(id);
+            if (AgentProcess.StopReason(response) != "cancelled")
+            {
+                missed++;
+            }
+            else if (trial > 0)
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(cancelled, answered).TotalMilliseconds);
+            }
+        }
+
+        return new CancelResult("agent over stdio, during decode", latencies, missed);
+    }
+
+    /// <summary>Sends session/cancel at a random moment of a long prompt's prefill; measures until the cancelled response is read.</summary>
+    public static async Task<CancelResult> CancelDuringPrefillAsync(BenchModel model, BenchSettings settings)
+    {
+        await using AgentProcess agent = Start(model, settings);
+        string question = BenchModel.LongQuestion(settings.LongPromptWords);
+        // Until the first chunk, a new session's turn creates its context, then prefills: cancel in the second part.
+        await TimeFirstChunkAsync(agent, BenchModel.Question);
+        TimeSpan setup = await TimeFirstChunkAsync(agent, BenchModel.Question);
+        TimeSpan firstChunk = await TimeFirstChunkAsync(agent, question);
+        TimeSpan prefill = firstChunk - setup;
+        var random = new Random(17);
+        var latencies = new List<double>();
+        int missed = 0;
+        for (int trial = 0; trial < settings.CancelTrials; trial++)
+        {
+            string session = await agent.NewSessionAsync();
+            (int id, long sent) = await agent.PromptAsync(session, question);
+            TimeSpan delay = setup + (prefill * (0.1 + (0.8 * random.NextDouble()))) - Stopwatch.GetElapsedTime(sent);
+            await Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
+            long cancelled = await agent.NotifyAsync("session/cancel", new { sessionId = session });
+            (JsonElement response, long answered, List<(long At, AgentLine Line)> updates) = await agent.ResponseAsync(id);
+            if (AgentProcess.StopReason(response) != "cancelled" || updates.Any(u => u.Line.IsChunk))
+            {
+                missed++;
+            }
+            else
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(cancelled, answered).TotalMilliseconds);
+            }
+        }
+
+        return new CancelResult(string.Create(CultureInfo.InvariantCulture, $"agent over stdio, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)"), latencies, missed);
+    }
+
+    // In a new session: from the prompt to its first chunk; then the turn is cancelled.
+    private static async Task<TimeSpan> TimeFirstChunkAsync(AgentProcess agent, string question)
+    {
+        string session = await agent.NewSessionAsync();
+        (int id, long sent) = await agent.PromptAsync(session, question);
+        long first;
+        while (true)
+        {
+            (long at, AgentLine line) = await agent.NextAsync();
+            if (line.IsChunk)
+            {
+                first = at;
+                break;
+            }
+        }
+
+        await agent.NotifyAsync("session/cancel", new { sessionId = session });
+        await agent.ResponseAsync(id);
+        return Stopwatch.GetElapsedTime(sent, first);
+    }
+
+    private static AgentProcess Start(BenchModel model, BenchSettings settings) => AgentProcess.Start(
+        "--model", model.Path, "--temperature", "0",
+        "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture),
+        "--max-tokens", settings.Tokens.ToString(CultureInfo.InvariantCulture),
+        "--ctx-size", settings.ContextSize.ToString(CultureInfo.InvariantCulture));
+}

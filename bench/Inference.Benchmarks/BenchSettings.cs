@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Reflection;
+
+namespace Inference.Benchmarks;
+
+/// <summary>What every measurement of one run shares.</summary>
+internal sealed record BenchSettings
+{
+    public int Threads { get; init; } = 2;
+
+    public int Tokens { get; init; } = 256;
+
+    public int ContextSize { get; init; } = 8192;
+
+    /// <summary>Measured repetitions of each decode run, after one warm-up.</summary>
+    public int Repetitions { get; init; } = 5;
+
+    /// <summary>Cancels per kind of cancel measurement.</summary>
+    public int CancelTrials { get; init; } = 20;
+
+    /// <summary>The words of the long prompt whose prefill is cancelled (about 2.5 tokens each).</summary>
+    public int LongPromptWords { get; init; } = 1600;
+
+    public static string RepositoryRoot { get; } = typeof(BenchSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!;
+
+    public static string OutputDirectory => Path.Combine(RepositoryRoot, "artifacts", "bench");
+
+    /// <summary>The built agent, beside the benchmark.</summary>
+    public static string Agent => Path.Combine(AppContext.BaseDirectory, "acp-gptoss.dll");
+
+    public static string NodeDirectory => Path.Combine(RepositoryRoot, "bench", "node");
+
+    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c> and <c>--tokens N</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown or malformed option.</exception>
+    public static BenchSettings Parse(string[] args)
+    {
+        var settings = new BenchSettings();
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int value) || value < 1)
+            {
+                throw new ArgumentException($"{args[i]} needs a positive number.");
+            }
+
+            settings = args[i] switch
+            {
+                "--repetitions" => settings with { Repetitions = value },
+                "--cancel-trials" => settings with { CancelTrials = value },
+                "--tokens" => settings with { Tokens = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials or --tokens."),
+            };
+        }
+
+        if (settings.Tokens < 32)
+        {
+            // Bytes per token are counted after the first 16, and cancels land between token 8 and the eighth-last.
+            throw new ArgumentException("--tokens needs at least 32.");
+        }
+
+        return settings;
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Threads} threads, greedy, {Tokens} generated tokens, {ContextSize}-token context, median of {Repetitions} runs after a warm-up; {CancelTrials} cancels of each kind");
+}
