@@ -38,6 +38,8 @@ public sealed unsafe class LlamaModel : IDisposable
         LayerCount = NativeMethods.llama_model_n_layer(handle);
         SizeInBytes = (long)NativeMethods.llama_model_size(handle);
         ParameterCount = (long)NativeMethods.llama_model_n_params(handle);
+        byte* template = NativeMethods.llama_model_chat_template(handle, null);
+        ChatTemplate = template is null ? null : LlamaBackend.Utf8(template);
     }
 
     /// <summary>The file as our preflight read it.</summary>
@@ -60,6 +62,12 @@ public sealed unsafe class LlamaModel : IDisposable
 
     /// <summary>The number of parameters.</summary>
     public long ParameterCount { get; }
+
+    /// <summary>
+    /// The model's default chat template (<c>tokenizer.chat_template</c>, usually Jinja), or null where the file has
+    /// none. <see cref="LlamaChatTemplate.Apply"/> renders it when llama.cpp recognizes it as one of its built-in formats.
+    /// </summary>
+    public string? ChatTemplate { get; }
 
     internal SafeLlamaModelHandle Handle { get; }
 

@@ -48,32 +48,64 @@ public sealed unsafe class LlamaVocabulary
         Count = NativeMethods.llama_vocab_n_tokens(vocab);
         _offsets = new int[Count + 1];
         var pieces = new ArrayBufferWriter<byte>(Count * 8);
-        Span<byte> buffer = stackalloc byte[256];
+        var endOfGeneration = new List<int>();
+        byte[] buffer = new byte[256];
         for (int token = 0; token < Count; token++)
         {
-            int length;
-            fixed (byte* p = buffer)
+            int length = Piece(vocab, token, buffer);
+            if (length < 0)
             {
-                length = NativeMethods.llama_token_to_piece(vocab, token, p, buffer.Length, 0, special: false);
+                // Longer than the buffer: llama.cpp says how long, and the next try fits.
+                buffer = new byte[-length];
+                length = Piece(vocab, token, buffer);
             }
 
             if (length > 0)
             {
-                pieces.Write(buffer[..Math.Min(length, buffer.Length)]);
+                pieces.Write(buffer.AsSpan(0, Math.Min(length, buffer.Length)));
             }
 
             _offsets[token + 1] = pieces.WrittenCount;
+
+            // llama.cpp keeps its end-of-generation set private; asking token by token is the only way to list it.
+            if (NativeMethods.llama_vocab_is_eog(vocab, token))
+            {
+                endOfGeneration.Add(token);
+            }
         }
 
         _pieces = pieces.WrittenSpan.ToArray();
+        EndOfGenerationTokens = endOfGeneration.ToArray();
     }
 
     /// <summary>The number of tokens.</summary>
     public int Count { get; }
 
     /// <summary>
-    /// The bytes of a token rendered as text (control tokens render empty); they may be part of a UTF-8 character.
-    /// Empty for ids outside the vocabulary.
+    /// Every token that ends a generation for llama.cpp (end of sequence, end of turn and the like, such as
+    /// <c>&lt;|return|&gt;</c> and <c>&lt;|call|&gt;</c> in o200k_harmony), ascending: the stop tokens of a model
+    /// answering through its own chat template.
+    /// </summary>
+    public ReadOnlyMemory<int> EndOfGenerationTokens { get; }
+
+    /// <summary>Whether llama.cpp ends a generation at <paramref name="token"/>; false for ids outside the vocabulary.</summary>
+    public bool IsEndOfGeneration(int token)
+    {
+        if ((uint)token >= (uint)Count)
+        {
+            return false;
+        }
+
+        bool endOfGeneration = NativeMethods.llama_vocab_is_eog(_vocab, token);
+        GC.KeepAlive(_model);
+        return endOfGeneration;
+    }
+
+    /// <summary>
+    /// The bytes of a token rendered as text, as llama.cpp renders it: control, unknown and unused tokens render empty,
+    /// user-defined ones as their text (llama.cpp marks gpt-oss's <c>&lt;|start|&gt;</c>, <c>&lt;|channel|&gt;</c>,
+    /// <c>&lt;|message|&gt;</c>, <c>&lt;|constrain|&gt;</c> user-defined in every vocabulary that has them). The bytes
+    /// may be part of a UTF-8 character. Empty for ids outside the vocabulary.
     /// </summary>
     public ReadOnlySpan<byte> GetPiece(int token) =>
         (uint)token < (uint)Count ? new ReadOnlySpan<byte>(_pieces, _offsets[token], _offsets[token + 1] - _offsets[token]) : default;
@@ -140,6 +172,14 @@ public sealed unsafe class LlamaVocabulary
         finally
         {
             ArrayPool<int>.Shared.Return(buffer);
+        }
+    }
+
+    private static int Piece(nint vocab, int token, byte[] buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            return NativeMethods.llama_token_to_piece(vocab, token, p, buffer.Length, 0, special: false);
         }
     }
 

@@ -90,6 +90,14 @@ public sealed class NativeLayoutTests
     }
 
     [Theory]
+    [InlineData(nameof(LlamaChatMessage.Role), 0)]
+    [InlineData(nameof(LlamaChatMessage.Content), 8)]
+    public void Chat_message_fields_sit_where_llama_h_puts_them(string field, int offset)
+    {
+        Assert.Equal(offset, (int)Marshal.OffsetOf<LlamaChatMessage>(field));
+    }
+
+    [Theory]
     [InlineData(nameof(GgmlThreadpoolParams.Threads), 512)]
     [InlineData(nameof(GgmlThreadpoolParams.Priority), 516)]
     [InlineData(nameof(GgmlThreadpoolParams.Poll), 520)]
@@ -107,6 +115,7 @@ public sealed class NativeLayoutTests
         Assert.Equal(160, sizeof(LlamaContextParams));
         Assert.Equal(56, sizeof(LlamaBatch));
         Assert.Equal(1, sizeof(LlamaSamplerChainParams));
+        Assert.Equal(16, sizeof(LlamaChatMessage));
         Assert.Equal(528, sizeof(GgmlThreadpoolParams));
         Assert.Equal(sizeof(LlamaModelParams), Marshal.SizeOf<LlamaModelParams>());
         Assert.Equal(sizeof(LlamaContextParams), Marshal.SizeOf<LlamaContextParams>());

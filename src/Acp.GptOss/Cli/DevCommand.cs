@@ -23,6 +23,10 @@ internal static class DevCommand
         {
             Description = "Write a chain model whose greedy answer to any prompt is this completion, with literal special tokens.",
         };
+        var chatTemplate = new Option<string?>("--chat-template")
+        {
+            Description = "With --chain: the model's tokenizer.chat_template, such as a template llama.cpp recognizes as one of its built-in formats.",
+        };
         var random = new Option<bool>("--random")
         {
             Description = "Random weights, of the shape the options give; with --chain, a chain model that costs what a model of that shape costs.",
@@ -37,7 +41,7 @@ internal static class DevCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
 
         var makeModel = new Command("make-model", "Write a tiny gpt-oss GGUF with the real o200k_harmony vocabulary: a chain model, a random one, or the vocabulary alone.");
-        foreach (Option option in new Option[] { vocabulary, output, chain, random, layers, embedding, heads, kvHeads, experts, expertsUsed, expertLength, seed })
+        foreach (Option option in new Option[] { vocabulary, output, chain, chatTemplate, random, layers, embedding, heads, kvHeads, experts, expertsUsed, expertLength, seed })
         {
             makeModel.Options.Add(option);
         }
@@ -54,17 +58,22 @@ internal static class DevCommand
                     KeyValueHeads = result.GetValue(kvHeads), HeadDimension = 64, Experts = result.GetValue(experts),
                     ExpertsUsed = result.GetValue(expertsUsed), ExpertFeedForwardLength = result.GetValue(expertLength),
                 };
+                string? template = result.GetValue(chatTemplate);
                 if (result.GetValue(chain) is { } completion)
                 {
                     int[] tokens = ChainTokens(words, completion, loggers().CreateLogger("Dev"));
                     if (result.GetValue(random))
                     {
-                        GptOssModelGenerator.WriteChain(outPath, words, tokens, shape, result.GetValue(seed));
+                        GptOssModelGenerator.WriteChain(outPath, words, tokens, shape, result.GetValue(seed), template);
                     }
                     else
                     {
-                        GptOssModelGenerator.WriteChain(outPath, words, tokens);
+                        GptOssModelGenerator.WriteChain(outPath, words, tokens, chatTemplate: template);
                     }
+                }
+                else if (template is not null)
+                {
+                    throw new ArgumentException("--chat-template needs --chain: only chain models carry a chat template.");
                 }
                 else if (result.GetValue(random))
                 {

@@ -76,8 +76,18 @@ internal static class GptOssModelGenerator
     /// <paramref name="seed"/>, every other weight is small and random, so the model has the cost of a real one of
     /// its <paramref name="shape"/> and still answers the chain: the one-hot embeddings outweigh the noise.
     /// </summary>
+    /// <param name="path">The GGUF to write.</param>
+    /// <param name="vocabulary">The o200k_harmony vocabulary.</param>
+    /// <param name="chain">The tokens, from the prompt's last one.</param>
+    /// <param name="shape">The shape; by default the narrowest that holds the chain.</param>
+    /// <param name="seed">Random weights around the chain, or null for zeros.</param>
+    /// <param name="chatTemplate">
+    /// Written as <c>tokenizer.chat_template</c>, for models that answer through their own template rather than Harmony;
+    /// null writes none.
+    /// </param>
     /// <exception cref="ArgumentException">A token recurs with a different successor, or the shape is too narrow for the chain.</exception>
-    public static void WriteChain(string path, HarmonyVocabularyFile vocabulary, IReadOnlyList<int> chain, GptOssModelShape? shape = null, int? seed = null)
+    public static void WriteChain(
+        string path, HarmonyVocabularyFile vocabulary, IReadOnlyList<int> chain, GptOssModelShape? shape = null, int? seed = null, string? chatTemplate = null)
     {
         var dimensions = new Dictionary<int, int>();
         var successors = new Dictionary<int, int>();
@@ -105,6 +115,11 @@ internal static class GptOssModelGenerator
         int embedding = shape.EmbeddingLength;
         long vocabularySize = vocabulary.Tokens.Length;
         GgufWriter writer = Header(vocabulary, shape, "acp-gptoss chain model");
+        if (chatTemplate is not null)
+        {
+            writer.Add("tokenizer.chat_template", chatTemplate);
+        }
+
         writer.AddTensor("token_embd.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, random, (row, values) =>
         {
             if (dimensions.TryGetValue((int)row, out int dimension))

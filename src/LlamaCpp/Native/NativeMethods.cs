@@ -106,6 +106,24 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int llama_model_desc(SafeLlamaModelHandle model, byte* buffer, nuint size);
 
+    // The model's tokenizer.chat_template (name null: the default one), owned by the model; null where it has none.
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial byte* llama_model_chat_template(SafeLlamaModelHandle model, byte* name);
+
+    // Chat templates. Neither needs a model: llama.cpp detects one of its built-in formats from the template text.
+
+    // The formatted length in bytes (copied into buffer only as far as length allows), or -1 for an unknown template.
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int llama_chat_apply_template(
+        byte* template, LlamaChatMessage* chat, nuint messageCount, [MarshalAs(UnmanagedType.U1)] bool addAssistant, byte* buffer, int length);
+
+    // The number of built-in template names; fills output with up to length of them (static strings).
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int llama_chat_builtin_templates(byte** output, nuint length);
+
     // Vocabulary. The vocab pointer is owned by the model; callers keep the model alive.
 
     [LibraryImport(Llama)]
@@ -119,6 +137,11 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int llama_vocab_get_attr(nint vocab, int token);
+
+    [LibraryImport(Llama)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public static partial bool llama_vocab_is_eog(nint vocab, int token);
 
     [LibraryImport(Llama)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

@@ -84,6 +84,14 @@ internal unsafe struct LlamaBatch
     public sbyte* Logits;
 }
 
+/// <summary><c>struct llama_chat_message</c>: two NUL-terminated UTF-8 strings the caller keeps alive.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct LlamaChatMessage
+{
+    public byte* Role;
+    public byte* Content;
+}
+
 /// <summary><c>struct llama_sampler_chain_params</c>.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct LlamaSamplerChainParams

@@ -33,6 +33,31 @@ internal static class TestModels
     public static string Chain(string completion) => Get($"chain-{Hash(completion)}", path =>
         GptOssModelGenerator.WriteChain(path, s_words.Value, GptOssModelGenerator.ChainTokens(s_vocabulary.Value.Vocabulary, completion)));
 
+    /// <summary>What a <see cref="Fast"/> model answers unless told otherwise.</summary>
+    public const string FastAnswer = "Hi from the fast model";
+
+    /// <summary>
+    /// The chat template of <see cref="Fast"/> models: a cut-down gpt-oss Jinja template. llama.cpp's
+    /// llama_chat_apply_template does not run it; it recognizes its built-in "gpt-oss" format by the markers
+    /// <c>&lt;|start|&gt;</c> and <c>&lt;|channel|&gt;</c> and renders that, ending with <c>&lt;|start|&gt;assistant</c>.
+    /// </summary>
+    public const string FastChatTemplate =
+        "{%- for message in messages -%}\n"
+        + "{%- if message.role == 'assistant' -%}<|start|>assistant<|channel|>final<|message|>{{ message.content }}<|end|>\n"
+        + "{%- else -%}<|start|>{{ message.role }}<|message|>{{ message.content }}<|end|>\n"
+        + "{%- endif -%}\n"
+        + "{%- endfor -%}\n"
+        + "{%- if add_generation_prompt -%}<|start|>assistant{%- endif -%}";
+
+    /// <summary>
+    /// A "fast model" stand-in: a chain model carrying <see cref="FastChatTemplate"/>, so a prompt rendered by its own
+    /// template ends with the token its chain starts from; its greedy answer is <paramref name="answer"/> (literal
+    /// special spellings) and then <c>&lt;|return|&gt;</c>, an end-of-generation token of this vocabulary.
+    /// </summary>
+    public static string Fast(string answer = FastAnswer) => Get($"fast-{Hash(FastChatTemplate + "\n" + answer)}", path =>
+        GptOssModelGenerator.WriteChain(
+            path, s_words.Value, GptOssModelGenerator.ChainTokens(s_vocabulary.Value.Vocabulary, answer + "<|return|>"), chatTemplate: FastChatTemplate));
+
     /// <summary>The benchmark shape with random weights: 4 layers, n_embd 512, 8 experts.</summary>
     public static string Random => Get("random-4x512-seed1", path =>
         GptOssModelGenerator.WriteRandom(path, s_words.Value, GptOssModelShape.Benchmark, seed: 1));
