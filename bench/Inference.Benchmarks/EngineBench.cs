@@ -143,6 +143,7 @@ internal static class EngineBench
             Threads = settings.Threads,
             Sampling = new LlamaSamplingOptions { Temperature = 0 },
         },
+        new Telemetry(NullLogger.Instance),
         NullLoggerFactory.Instance);
 
     private static (int[] Prompt, GenerationOptions Options) Request(IInferenceSession session, string question, int maxTokens)

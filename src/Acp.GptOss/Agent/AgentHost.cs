@@ -1,4 +1,3 @@
-using Acp.GptOss.Inference;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
@@ -9,13 +8,13 @@ namespace Acp.GptOss.Agent;
 internal static class AgentHost
 {
     public static async Task RunAsync(
-        IMessageTransport transport, IInferenceEngine engine, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        IMessageTransport transport, AgentEngines engines, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var connection = new JsonRpcConnection(transport, loggers.CreateLogger("Acp.JsonRpc"));
         await using (connection.ConfigureAwait(false))
         {
             var acp = new AcpAgentConnection(connection);
-            var agent = new GptOssAgent(engine, acp, options, loggers);
+            var agent = new GptOssAgent(engines, acp, options, loggers);
             await using (agent.ConfigureAwait(false))
             {
                 acp.Serve(agent);

@@ -11,6 +11,12 @@ internal sealed record AgentOptions
     /// <summary>The most model calls in one prompt turn (each tool call costs one more).</summary>
     public int MaxTurnRequests { get; init; } = 16;
 
+    /// <summary>The most tokens a request may have and still go to the fast model.</summary>
+    public int RouteThreshold { get; init; } = Routing.PromptRouter.DefaultThreshold;
+
+    /// <summary>Where routing decisions are appended (decisions.jsonl); only logged when null.</summary>
+    public string? StateDirectory { get; init; }
+
     /// <summary>The settings a new session starts with.</summary>
     public SessionSettings DefaultSettings { get; init; } = new();
 

@@ -18,6 +18,8 @@ internal sealed class AgentSession : IAsyncDisposable
     private readonly SemaphoreSlim _turns = new(1, 1);
     private SessionSettings _settings;
     private CancellationTokenSource? _turn;
+    private Task<IChatSession>? _fast;
+    private bool _escalated;
     private long _turnSequence;
     private long _cancelBefore;
     private int _messageCount;
@@ -30,7 +32,7 @@ internal sealed class AgentSession : IAsyncDisposable
         _settings = settings;
         // The engine state (a llama context) is made in the background from now on, while the user writes the first
         // prompt; it may wait for the model to load, which must not hold up session/new.
-        _inference = Task.Run(() => engine.CreateSessionAsync(_closing.Token).AsTask());
+        _inference = Task.Run(() => engine.CreateSessionAsync(id, _closing.Token).AsTask());
     }
 
     public string Id { get; }
@@ -41,6 +43,42 @@ internal sealed class AgentSession : IAsyncDisposable
     /// <exception cref="InferenceException">The engine cannot run: no model, or it failed to load.</exception>
     public async ValueTask<IInferenceSession> GetInferenceAsync(CancellationToken cancellationToken) =>
         await _inference.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The fast model's state of this conversation, made by the first turn routed to it.</summary>
+    /// <exception cref="InferenceException">The fast model cannot load.</exception>
+    public async ValueTask<IChatSession> GetFastAsync(IChatEngine engine, CancellationToken cancellationToken)
+    {
+        Task<IChatSession> fast;
+        lock (_gate)
+        {
+            fast = _fast ??= Task.Run(() => engine.CreateSessionAsync(Id, _closing.Token).AsTask());
+        }
+
+        try
+        {
+            return await fast.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException)
+        {
+            // The next turn tries again: the file may have been fixed.
+            lock (_gate)
+            {
+                if (_fast == fast)
+                {
+                    _fast = null;
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Whether a turn of this session went to GPT-OSS: the router then keeps it there.</summary>
+    public bool Escalated
+    {
+        get => Volatile.Read(ref _escalated);
+        set => Volatile.Write(ref _escalated, value);
+    }
 
     /// <summary>The conversation so far, by Harmony's history rules.</summary>
     public List<HarmonyMessage> History { get; } = [];
@@ -137,6 +175,15 @@ internal sealed class AgentSession : IAsyncDisposable
         if (_inference.IsCompletedSuccessfully)
         {
             await _inference.Result.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_fast is { } fast)
+        {
+            await ((Task)fast).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (fast.IsCompletedSuccessfully)
+            {
+                await fast.Result.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         _closing.Dispose();

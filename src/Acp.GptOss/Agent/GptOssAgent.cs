@@ -2,19 +2,24 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Routing;
+using Harmony.Conversations;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
 
-/// <summary>The ACP agent: sessions over one inference engine.</summary>
+/// <summary>The ACP agent: sessions over GPT-OSS and, when configured, a fast model, with a router between them.</summary>
 /// <remarks>Thread-safe: the JSON-RPC peer calls it concurrently.</remarks>
-internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient client, AgentOptions options, ILoggerFactory loggers)
+internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient client, AgentOptions options, ILoggerFactory loggers)
     : IAcpAgent, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, AgentSession> _sessions = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger("Acp.GptOss.Agent");
+    private readonly RouteDecisionLog _decisions = new(options.StateDirectory, loggers.CreateLogger("Acp.GptOss.Routing"));
+    private readonly ModelExtensions _extensions = new(engines);
+    private IDisposable? _telemetry;
 
     /// <summary>The version clients see in <c>agentInfo</c>.</summary>
     public static string Version { get; } =
@@ -28,10 +33,19 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
         }
 
         // Whatever the client asks for, we speak version 1; a client that cannot will disconnect.
-        LogInitialize(_logger, request.ClientInfo?.Name ?? "an unnamed client", request.ClientInfo?.Version ?? "?", request.ProtocolVersion, engine.Description);
+        LogInitialize(_logger, request.ClientInfo?.Name ?? "an unnamed client", request.ClientInfo?.Version ?? "?", request.ProtocolVersion, engines.GptOss.Description);
+        if (ModelExtensions.WantsTelemetry(request.ClientCapabilities?.Meta) && _telemetry is null)
+        {
+            // Sent in order with everything else on the connection; the subscription ends with the agent.
+            _telemetry = engines.Telemetry.Subscribe(e => client.ExtensionNotification(ModelExtensions.TelemetryNotification, ModelExtensions.ToJson(e)));
+        }
+
         return ValueTask.FromResult(new InitializeResponse(
             AcpMethods.ProtocolVersion,
-            new AgentCapabilities(LoadSession: false, new PromptCapabilities(Image: false, Audio: false, EmbeddedContext: true)),
+            new AgentCapabilities(LoadSession: false, new PromptCapabilities(Image: false, Audio: false, EmbeddedContext: true))
+            {
+                Meta = ModelExtensions.Capabilities,
+            },
             [],
             new Implementation("acp-gptoss", Version) { Title = "GPT-OSS (local)" }));
     }
@@ -48,7 +62,8 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
             LogMcpServersIgnored(_logger, string.Join(", ", request.McpServers.Select(s => s.Name)));
         }
 
-        var session = new AgentSession(options.NewSessionId(), request.Cwd, options.DefaultSettings, engine);
+        var session = new AgentSession(
+            options.NewSessionId(), request.Cwd, options.DefaultSettings with { HasFastModel = engines.Fast is not null }, engines.GptOss);
         if (!_sessions.TryAdd(session.Id, session))
         {
             throw new JsonRpcException(JsonRpcErrorCodes.InternalError, "A session with that id exists already.");
@@ -62,11 +77,31 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
     {
         AgentSession session = Find(request.SessionId);
         string text = PromptText.Build(request.Prompt);
-        var turn = new PromptTurn(session, client, options, _logger);
+        RouteDecision? decision = null;
         StopReason stop;
         try
         {
-            stop = await session.RunTurnAsync(context.Sequence, ct => turn.RunAsync(text, ct), cancellationToken).ConfigureAwait(false);
+            stop = await session.RunTurnAsync(
+                context.Sequence,
+                async ct =>
+                {
+                    // The user's message stays in the history even if the turn is cancelled before a model runs.
+                    session.History.Add(HarmonyMessage.User(text));
+                    try
+                    {
+                        // Decided inside the turn: the turn before may have escalated the session.
+                        decision = await RouteAsync(session, text, request.Prompt, ct).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        return StopReason.Cancelled;
+                    }
+
+                    return decision.Model == PromptRouter.Fast
+                        ? await new FastTurn(session, engines.Fast!, client, options, _logger).RunAsync(ct).ConfigureAwait(false)
+                        : await new PromptTurn(session, client, options, _logger).RunAsync(ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (InferenceException e)
         {
@@ -75,8 +110,41 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
         }
 
         LogTurnEnded(_logger, session.Id, stop);
-        return new PromptResponse(stop);
+        return new PromptResponse(stop) { Meta = decision is null ? null : RouteMetaJson(decision) };
     }
+
+    private async Task<RouteDecision> RouteAsync(AgentSession session, string text, IReadOnlyList<ContentBlock> prompt, CancellationToken cancellationToken)
+    {
+        SessionSettings settings = session.Settings;
+        IReadOnlyList<string> signals = CodeSignals.Find(text, prompt);
+        int tokens = await engines.GptOss.CountTokensAsync(text, cancellationToken).ConfigureAwait(false);
+        Route route = PromptRouter.Decide(new RouteInput(settings.Model, engines.Fast is not null, session.Escalated, tokens, options.RouteThreshold, signals));
+        if (route.Model == PromptRouter.GptOss)
+        {
+            session.Escalated = true;
+        }
+
+        var decision = new RouteDecision(
+            DateTimeOffset.UtcNow, session.Id, route.Model, route.Reasons, tokens, options.RouteThreshold, signals, ChoiceName(settings.Model));
+        _decisions.Write(decision);
+        return decision;
+    }
+
+    private static string ChoiceName(ModelChoice choice) => choice switch
+    {
+        ModelChoice.GptOss => PromptRouter.GptOss,
+        ModelChoice.Fast => PromptRouter.Fast,
+        _ => "auto",
+    };
+
+    private static JsonElement RouteMetaJson(RouteDecision decision) => JsonSerializer.SerializeToElement(
+        new PromptMeta(new PromptGptOssMeta(new RouteMeta(decision.Model, decision.Reasons, decision.PromptTokens, decision.Threshold))),
+        AgentJsonContext.Default.PromptMeta);
+
+    public IReadOnlyCollection<string> ExtensionMethods => ModelExtensions.Methods;
+
+    public ValueTask<JsonElement> ExtensionMethodAsync(string method, JsonElement parameters, CancellationToken cancellationToken) =>
+        _extensions.InvokeAsync(method, parameters, cancellationToken);
 
     public void Cancel(CancelNotification notification, MessageContext context)
     {
@@ -96,12 +164,19 @@ internal sealed partial class GptOssAgent(IInferenceEngine engine, IAcpClient cl
     {
         AgentSession session = Find(request.SessionId);
         SessionSettings settings = session.Update(s => s.With(request.ConfigId, request.Value, request.Type));
+        if (request.ConfigId == SessionSettings.ModelId)
+        {
+            // The user chose: the router starts afresh from here, escalating again only when a request asks for it.
+            session.Escalated = false;
+        }
+
         LogConfigChanged(_logger, session.Id, request.ConfigId, request.Value);
         return ValueTask.FromResult(new SetSessionConfigOptionResponse(settings.ToConfigOptions()));
     }
 
     public async ValueTask DisposeAsync()
     {
+        _telemetry?.Dispose();
         foreach (AgentSession session in _sessions.Values)
         {
             await session.DisposeAsync().ConfigureAwait(false);

@@ -18,10 +18,9 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
 {
     public const string NoToolsMessage = "no tools are enabled";
 
-    public async Task<StopReason> RunAsync(string userText, CancellationToken cancellationToken)
+    /// <summary>Answers the conversation so far, whose last message is the user's.</summary>
+    public async Task<StopReason> RunAsync(CancellationToken cancellationToken)
     {
-        // The user's message stays in the history even if the turn is cancelled.
-        session.History.Add(HarmonyMessage.User(userText));
         IInferenceSession inference;
         try
         {

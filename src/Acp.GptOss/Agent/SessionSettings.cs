@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Acp.Protocol;
+using Acp.GptOss.Routing;
 using Acp.Protocol.JsonRpc;
 using Harmony.Conversations;
 
@@ -19,10 +20,19 @@ internal enum ReasoningDisplay
 }
 
 /// <summary>A session's config options (ACP <c>configOptions</c>). Immutable: a turn takes one snapshot per round.</summary>
-internal sealed record SessionSettings(ReasoningEffort ReasoningEffort = ReasoningEffort.Medium, ReasoningDisplay ReasoningDisplay = ReasoningDisplay.Status)
+internal sealed record SessionSettings(
+    ReasoningEffort ReasoningEffort = ReasoningEffort.Medium, ReasoningDisplay ReasoningDisplay = ReasoningDisplay.Status, ModelChoice Model = ModelChoice.Auto)
 {
     public const string ReasoningEffortId = "reasoning_effort";
     public const string ReasoningDisplayId = "reasoning_display";
+    public const string ModelId = "model";
+
+    private static readonly (string Value, string Name, string Description, ModelChoice Choice)[] s_models =
+    [
+        ("auto", "Auto", "Long and coding requests to GPT-OSS, short ones to the fast model", ModelChoice.Auto),
+        (PromptRouter.GptOss, "GPT-OSS", "Every request to GPT-OSS", ModelChoice.GptOss),
+        (PromptRouter.Fast, "Fast", "Every request to the fast model", ModelChoice.Fast),
+    ];
 
     private static readonly (string Value, string Name, string Description, ReasoningEffort Effort)[] s_efforts =
     [
@@ -38,8 +48,22 @@ internal sealed record SessionSettings(ReasoningEffort ReasoningEffort = Reasoni
         ("full", "Full", "Show the model's raw reasoning", ReasoningDisplay.Full),
     ];
 
+    /// <summary>Whether a fast model is configured: only then is there a model to choose.</summary>
+    public bool HasFastModel { get; init; }
+
     /// <summary>The options with their current values, in priority order.</summary>
-    public IReadOnlyList<SessionConfigOption> ToConfigOptions() =>
+    public IReadOnlyList<SessionConfigOption> ToConfigOptions() => HasFastModel ? [ModelOption(), .. ReasoningOptions()] : ReasoningOptions();
+
+    private SessionConfigOption ModelOption() =>
+        new(
+            ModelId, "Model", s_models.First(m => m.Choice == Model).Value,
+            [.. s_models.Select(m => new SessionConfigSelectOption(m.Value, m.Name) { Description = m.Description })])
+        {
+            Category = "model",
+            Description = "Which model answers: the router, GPT-OSS or the fast model.",
+        };
+
+    private SessionConfigOption[] ReasoningOptions() =>
     [
         new SessionConfigOption(
             ReasoningEffortId, "Reasoning effort", ValueOf(ReasoningEffort),
@@ -80,7 +104,14 @@ internal sealed record SessionSettings(ReasoningEffort ReasoningEffort = Reasoni
                     ? d.Display
                     : throw InvalidParams($"{configId} takes hidden, status or full, not \"{text}\"."),
             },
-            _ => throw InvalidParams($"Unknown config option \"{configId}\"; this agent has {ReasoningEffortId} and {ReasoningDisplayId}."),
+            ModelId when !HasFastModel => throw InvalidParams($"There is no model to choose: no fast model is configured (start the agent with --fast-model FILE.gguf)."),
+            ModelId => this with
+            {
+                Model = s_models.FirstOrDefault(m => m.Value == text) is { Value: not null } m
+                    ? m.Choice
+                    : throw InvalidParams($"{configId} takes auto, gpt-oss or fast, not \"{text}\"."),
+            },
+            _ => throw InvalidParams($"Unknown config option \"{configId}\"; this agent has {ModelId}, {ReasoningEffortId} and {ReasoningDisplayId}."),
         };
     }
 

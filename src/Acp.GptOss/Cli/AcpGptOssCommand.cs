@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
-using Acp.GptOss.Inference;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +31,7 @@ internal static class AcpGptOssCommand
         root.Subcommands.Add(HarmonyCommand.Create(streams, Loggers));
         root.Subcommands.Add(ReplayCommand.Create(streams, Loggers));
         root.Subcommands.Add(DoctorCommand.Create(streams, Loggers));
+        root.Subcommands.Add(ModelsCommand.Create(streams, Loggers));
         root.Subcommands.Add(DevCommand.Create(streams, Loggers));
         root.SetAction((result, token) => ServeAsync(agent, result, streams, Loggers(), token));
 
@@ -56,17 +56,25 @@ internal static class AcpGptOssCommand
     private static async Task<int> ServeAsync(AgentCommandLine agent, ParseResult result, StdioStreams streams, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         AgentOptions? options = agent.ReadOptions(result, out string? error);
-        IInferenceEngine? engine = options is null ? null : agent.CreateEngine(result, loggers, out error);
-        if (engine is null)
+        AgentEngines? engines = options is null ? null : agent.CreateEngines(result, loggers, out error);
+        if (engines is null)
         {
             await streams.Error.WriteLineAsync($"acp-gptoss: {error}").ConfigureAwait(false);
             return ExitCodes.UsageError;
         }
 
-        await using (engine.ConfigureAwait(false))
+        try
         {
             var transport = new NdjsonTransport(streams.Input, streams.Output);
-            await AgentHost.RunAsync(transport, engine, options!, loggers, cancellationToken).ConfigureAwait(false);
+            await AgentHost.RunAsync(transport, engines, options!, loggers, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await engines.GptOss.DisposeAsync().ConfigureAwait(false);
+            if (engines.Fast is not null)
+            {
+                await engines.Fast.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         return ExitCodes.Success;

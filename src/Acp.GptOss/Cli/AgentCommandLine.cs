@@ -1,12 +1,15 @@
 using System.CommandLine;
 using Acp.GptOss.Agent;
+using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Models;
+using Acp.GptOss.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Cli;
 
 /// <summary>The options that configure the agent and its engine, shared by the agent and <c>replay</c>.</summary>
-internal sealed class AgentCommandLine
+internal sealed partial class AgentCommandLine
 {
     public Option<string> Engine { get; } = new("--engine")
     {
@@ -18,6 +21,23 @@ internal sealed class AgentCommandLine
     public Option<string?> Model { get; } = new("--model")
     {
         Description = "A GPT-OSS GGUF file, run in-process through llama.cpp.",
+    };
+
+    public Option<string?> FastModel { get; } = new("--fast-model")
+    {
+        Description = "A small GGUF (any llama.cpp model with a chat template) for short requests; the router sends the rest to GPT-OSS.",
+    };
+
+    public Option<int> RouteThreshold { get; } = new("--route-threshold")
+    {
+        Description = "Requests over this many tokens go to GPT-OSS, shorter ones to the fast model unless they ask for code.",
+        DefaultValueFactory = _ => PromptRouter.DefaultThreshold,
+    };
+
+    public Option<double> IdleUnloadMinutes { get; } = new("--idle-unload-minutes")
+    {
+        Description = "Unload a model after this many minutes without a prompt; 0 keeps models loaded.",
+        DefaultValueFactory = _ => 30,
     };
 
     public Option<int> Threads { get; } = new("--threads")
@@ -89,6 +109,8 @@ internal sealed class AgentCommandLine
         {
             command.Options.Add(Engine);
             command.Options.Add(Model);
+            command.Options.Add(FastModel);
+            command.Options.Add(IdleUnloadMinutes);
             command.Options.Add(Threads);
             command.Options.Add(Temperature);
             command.Options.Add(TopP);
@@ -98,6 +120,7 @@ internal sealed class AgentCommandLine
         }
 
         command.Options.Add(ContextSize);
+        command.Options.Add(RouteThreshold);
 
         command.Options.Add(TokenDelayMs);
         command.Options.Add(MaxTokens);
@@ -123,56 +146,96 @@ internal sealed class AgentCommandLine
             return null;
         }
 
+        int threshold = result.GetValue(RouteThreshold);
+        if (threshold < 0)
+        {
+            error = "--route-threshold must be 0 or more.";
+            return null;
+        }
+
         return new AgentOptions
         {
             MaxTokens = maxTokens,
             MaxTurnRequests = maxTurnRequests,
             DefaultSettings = new SessionSettings(ReasoningDisplay: display),
+            RouteThreshold = threshold,
+            StateDirectory = AppDirectories.State,
         };
     }
 
-    /// <summary>The engine the agent's options ask for, or an error for the user.</summary>
-    public IInferenceEngine? CreateEngine(ParseResult result, ILoggerFactory loggers, out string? error)
+    /// <summary>The engines the agent's options ask for, or an error for the user.</summary>
+    public AgentEngines? CreateEngines(ParseResult result, ILoggerFactory loggers, out string? error)
     {
+        var telemetry = new Telemetry(loggers.CreateLogger("Acp.GptOss.Telemetry"));
         string engine = result.GetValue(Engine)!;
-        string? model = result.GetValue(Model);
+        ModelLocation models;
+        try
+        {
+            models = ModelLocator.Resolve(result.GetValue(Model), result.GetValue(FastModel));
+        }
+        catch (ModelConfigException e)
+        {
+            error = e.Message;
+            return null;
+        }
+
         string? script = result.GetValue(Script);
         if (engine == "auto")
         {
-            engine = model is not null ? "llama" : script is not null ? "script" : "none";
+            engine = script is not null ? "script" : models.GptOss is not null ? "llama" : "none";
         }
 
-        if (engine != "llama")
-        {
-            return CreateEngine(result, engine, script, result.GetValue(PromptLog), loggers, out error);
-        }
-
-        error = model is null ? "--engine llama needs --model FILE.gguf." : ValidateSampling(result);
+        error = ValidateSampling(result);
         if (error is not null)
         {
             return null;
         }
 
-        return LlamaInferenceEngine.Start(
-            new LlamaEngineOptions
-            {
-                ModelPath = Path.GetFullPath(model!),
-                ContextSize = result.GetValue(ContextSize),
-                Threads = Math.Max(1, result.GetValue(Threads)),
-                Sampling = new LlamaCpp.LlamaSamplingOptions
-                {
-                    Temperature = result.GetValue(Temperature),
-                    TopP = result.GetValue(TopP),
-                    Seed = result.GetValue(Seed),
-                },
-            },
-            loggers);
+        IChatEngine? fast = models.Fast is { } fastPath ? LlamaChatEngine.Start(LlamaOptions(result, fastPath), telemetry, loggers) : null;
+        if (engine != "llama")
+        {
+            return CreateEngine(result, engine, script, result.GetValue(PromptLog), loggers, out error) is { } other
+                ? new AgentEngines(other, fast, telemetry)
+                : null;
+        }
+
+        if (models.GptOss is not { } gptOss)
+        {
+            error = "--engine llama needs a GPT-OSS model: --model FILE.gguf, GPT_OSS_GGUF_PATH, or one found by `acp-gptoss models list`.";
+            return null;
+        }
+
+        ILogger logger = loggers.CreateLogger("Acp.GptOss.Models");
+        LogModelsResolved(logger, gptOss, models.GptOssSource ?? "?", models.Fast ?? "none");
+        return new AgentEngines(LlamaInferenceEngine.Start(LlamaOptions(result, gptOss), telemetry, loggers), fast, telemetry);
     }
+
+    private LlamaEngineOptions LlamaOptions(ParseResult result, string path)
+    {
+        double idle = result.GetValue(IdleUnloadMinutes);
+        return new LlamaEngineOptions
+        {
+            ModelPath = Path.GetFullPath(path),
+            ContextSize = result.GetValue(ContextSize),
+            Threads = Math.Max(1, result.GetValue(Threads)),
+            Sampling = new LlamaCpp.LlamaSamplingOptions
+            {
+                Temperature = result.GetValue(Temperature),
+                TopP = result.GetValue(TopP),
+                Seed = result.GetValue(Seed),
+            },
+            IdleUnload = idle > 0 ? TimeSpan.FromMinutes(idle) : null,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "GPT-OSS model: {Path} (from {Source}); fast model: {Fast}")]
+    private static partial void LogModelsResolved(ILogger logger, string path, string source, string fast);
 
     private string? ValidateSampling(ParseResult result) =>
         result.GetValue(Temperature) < 0 ? "--temperature must be 0 or more."
         : result.GetValue(TopP) is <= 0 or > 1 ? "--top-p must be above 0 and at most 1."
         : result.GetValue(ContextSize) < 16 ? "--ctx-size must be at least 16."
+        : result.GetValue(IdleUnloadMinutes) < 0 ? "--idle-unload-minutes must be 0 or more."
         : null;
 
     /// <summary>An engine of the given kind, or an error for the user.</summary>

@@ -34,7 +34,8 @@ internal static class ReplayCommand
         options.AddTo(replay, withEngine: false);
         replay.SetAction(async (result, cancellationToken) =>
         {
-            AgentOptions? agentOptions = options.ReadOptions(result, out string? error);
+            // A replay prints ACP traffic only: its routing decisions are not the user's to keep.
+            AgentOptions? agentOptions = options.ReadOptions(result, out string? error) is { } read ? read with { StateDirectory = null } : null;
             IInferenceEngine? engine = agentOptions is null ? null : options.CreateEngine(result, "script", result.GetValue(completion), promptLog: null, loggers(), out error);
             if (engine is null)
             {
@@ -107,7 +108,7 @@ internal static class ReplayCommand
     {
         try
         {
-            await AgentHost.RunAsync(transport, engine, options, loggers, cancellationToken).ConfigureAwait(false);
+            await AgentHost.RunAsync(transport, new AgentEngines(engine), options, loggers, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

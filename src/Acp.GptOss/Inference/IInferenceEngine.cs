@@ -13,10 +13,23 @@ internal interface IInferenceEngine : IAsyncDisposable
 
     /// <summary>
     /// Creates the state of one conversation (a llama context with its KV cache, say). It may wait for the model to
-    /// finish loading, so call it when the first prompt needs it, not when the session opens.
+    /// finish loading: call it in the background of session/new, never in its way.
     /// </summary>
     /// <exception cref="InferenceException">The engine cannot run: no model, or the model failed to load.</exception>
     ValueTask<IInferenceSession> CreateSessionAsync(CancellationToken cancellationToken);
+
+    /// <summary>The same, for the named ACP session: its telemetry carries the id.</summary>
+    ValueTask<IInferenceSession> CreateSessionAsync(string sessionId, CancellationToken cancellationToken) => CreateSessionAsync(cancellationToken);
+
+    /// <summary>The model files this engine runs, for status, load and unload: none for a scripted engine.</summary>
+    IReadOnlyList<ModelSlot> Models => [];
+
+    /// <summary>
+    /// The tokens <paramref name="text"/> takes in this engine's vocabulary, without waiting for weights. Engines
+    /// without a vocabulary of their own count UTF-8 bytes, as their byte tokenizer does.
+    /// </summary>
+    /// <exception cref="InferenceException">The vocabulary cannot be read.</exception>
+    ValueTask<int> CountTokensAsync(string text, CancellationToken cancellationToken) => ValueTask.FromResult(System.Text.Encoding.UTF8.GetByteCount(text));
 }
 
 /// <summary>One conversation's engine state. The caller runs one generation at a time.</summary>

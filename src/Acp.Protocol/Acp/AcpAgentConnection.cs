@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Acp.Protocol.JsonRpc;
 
 namespace Acp.Protocol;
@@ -26,9 +27,25 @@ public sealed class AcpAgentConnection : IAcpClient
             AcpMethods.SessionSetConfigOption, json.SetSessionConfigOptionRequest, json.SetSessionConfigOptionResponse,
             (r, _, ct) => agent.SetSessionConfigOptionAsync(r, ct));
         _connection.AddNotificationHandler(AcpMethods.SessionCancel, json.CancelNotification, agent.Cancel);
+        foreach (string method in agent.ExtensionMethods)
+        {
+            if (!method.StartsWith('_'))
+            {
+                throw new ArgumentException($"Extension method names start with an underscore: {method}", nameof(agent));
+            }
+
+            _connection.AddRequestHandler(method, json.JsonElement, (p, _, ct) => agent.ExtensionMethodAsync(method, p, ct));
+        }
     }
 
     /// <inheritdoc />
     public void SessionUpdate(SessionNotification notification) =>
         _connection.Notify(AcpMethods.SessionUpdate, notification, AcpJsonContext.Default.SessionNotification);
+
+    /// <inheritdoc />
+    public void ExtensionNotification(string method, JsonElement parameters)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        _connection.Notify(method, parameters, AcpJsonContext.Default.JsonElement);
+    }
 }

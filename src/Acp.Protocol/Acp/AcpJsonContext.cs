@@ -23,4 +23,5 @@ namespace Acp.Protocol;
 [JsonSerializable(typeof(SetSessionConfigOptionResponse))]
 [JsonSerializable(typeof(SessionNotification))]
 [JsonSerializable(typeof(SessionErrorData))]
+[JsonSerializable(typeof(System.Text.Json.JsonElement))]
 public sealed partial class AcpJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Acp.Protocol.JsonRpc;
 
 namespace Acp.Protocol;
@@ -20,6 +21,12 @@ public interface IAcpAgent
 
     /// <summary><c>session/set_config_option</c>.</summary>
     ValueTask<SetSessionConfigOptionResponse> SetSessionConfigOptionAsync(SetSessionConfigOptionRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The extension methods the agent serves: names that start with an underscore, as ACP reserves them.</summary>
+    IReadOnlyCollection<string> ExtensionMethods { get; }
+
+    /// <summary>One of <see cref="ExtensionMethods"/>; <paramref name="parameters"/> is an empty object when the request has none.</summary>
+    ValueTask<JsonElement> ExtensionMethodAsync(string method, JsonElement parameters, CancellationToken cancellationToken);
 }
 
 /// <summary>What an ACP agent may ask of its client.</summary>
@@ -27,4 +34,7 @@ public interface IAcpClient
 {
     /// <summary>Sends a <c>session/update</c>; it is written before anything the caller queues later.</summary>
     void SessionUpdate(SessionNotification notification);
+
+    /// <summary>Sends an extension notification (a method name that starts with an underscore), in order with the updates.</summary>
+    void ExtensionNotification(string method, JsonElement parameters);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Acp.Protocol;
 
@@ -23,6 +24,7 @@ public sealed record ClientCapabilities
     public bool Terminal { get; init; }
 
     /// <summary>Custom capabilities.</summary>
+    [JsonPropertyName("_meta")]
     public JsonElement? Meta { get; init; }
 }
 
@@ -56,7 +58,12 @@ public sealed record InitializeResponse(
 /// <summary>What an agent can do.</summary>
 /// <param name="LoadSession">Whether <c>session/load</c> works.</param>
 /// <param name="PromptCapabilities">Which content a prompt may hold.</param>
-public sealed record AgentCapabilities(bool LoadSession, PromptCapabilities PromptCapabilities);
+public sealed record AgentCapabilities(bool LoadSession, PromptCapabilities PromptCapabilities)
+{
+    /// <summary>Custom capabilities: extension methods and notifications, say.</summary>
+    [JsonPropertyName("_meta")]
+    public JsonElement? Meta { get; init; }
+}
 
 /// <summary>Which content blocks a prompt may hold beyond text and resource links.</summary>
 /// <param name="Image">Image blocks.</param>

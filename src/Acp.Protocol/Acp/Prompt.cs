@@ -9,7 +9,12 @@ public sealed record PromptRequest(string SessionId, IReadOnlyList<ContentBlock>
 
 /// <summary><c>session/prompt</c> result.</summary>
 /// <param name="StopReason">Why the turn ended.</param>
-public sealed record PromptResponse(StopReason StopReason);
+public sealed record PromptResponse(StopReason StopReason)
+{
+    /// <summary>Custom information about the turn.</summary>
+    [JsonPropertyName("_meta")]
+    public System.Text.Json.JsonElement? Meta { get; init; }
+}
 
 /// <summary>Why a prompt turn ended.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<StopReason>))]

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -72,6 +73,15 @@ public sealed partial class JsonRpcConnection : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(handler);
         _requestHandlers.Add(method, new RequestHandler<TParams, TResult>(paramsType, resultType, handler));
+    }
+
+    /// <summary>Serves a request method whose params the handler reads itself: an empty object when the request has none.</summary>
+    public void AddRequestHandler<TResult>(
+        string method, JsonTypeInfo<TResult> resultType, Func<JsonElement, MessageContext, CancellationToken, ValueTask<TResult>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _requestHandlers.Add(method, new RequestHandler<JsonElement, TResult>(
+            RawParams.Default.JsonElement, resultType, handler, parameters => parameters ?? s_emptyObject));
     }
 
     /// <summary>Handles a notification method, synchronously on the read loop: it must not block.</summary>
@@ -520,14 +530,17 @@ public sealed partial class JsonRpcConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a message queued after the connection closed")]
     private static partial void LogDroppedAfterClose(ILogger logger);
 
+    private static readonly JsonElement s_emptyObject = JsonDocument.Parse("{}").RootElement;
+
     private sealed class RequestHandler<TParams, TResult>(
         JsonTypeInfo<TParams> paramsType,
         JsonTypeInfo<TResult> resultType,
-        Func<TParams, MessageContext, CancellationToken, ValueTask<TResult>> handler) : IRequestHandler
+        Func<TParams, MessageContext, CancellationToken, ValueTask<TResult>> handler,
+        Func<JsonElement?, JsonElement?>? defaultParams = null) : IRequestHandler
     {
         public async Task<byte[]> InvokeAsync(RequestId id, JsonElement? parameters, MessageContext context, CancellationToken cancellationToken)
         {
-            TParams value = DeserializeParams(parameters, paramsType);
+            TParams value = DeserializeParams(defaultParams is null ? parameters : defaultParams(parameters), paramsType);
             TResult result = await handler(value, context, cancellationToken).ConfigureAwait(false);
             return Serialize(writer =>
             {
@@ -574,3 +587,7 @@ public sealed partial class JsonRpcConnection : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Raw JSON, for handlers that read their params themselves.</summary>
+[JsonSerializable(typeof(JsonElement))]
+internal sealed partial class RawParams : JsonSerializerContext;

@@ -15,7 +15,7 @@ public sealed class ModelEndToEndTests
     private static readonly string[] s_greedy = ["--temperature", "0"];
     private static readonly Regex s_prefillStep = new(@"Prefill: \d+ of \d+ prompt tokens");
     private static readonly Regex s_generation = new(
-        @"Generation (?<outcome>\w+): prompt (?<prompt>\d+) tokens, (?<reused>\d+) from the cache, (?<prefilled>\d+) decoded");
+        @"Inference gpt-oss session \S+ (?<outcome>\w+): prompt (?<prompt>\d+) tokens, (?<reused>\d+) from the cache, (?<prefilled>\d+) prefilled");
 
     [ModelFact]
     public async Task A_chain_model_s_final_answer_arrives_as_message_chunks_turn_after_turn()

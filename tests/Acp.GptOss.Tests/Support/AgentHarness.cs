@@ -29,12 +29,18 @@ internal sealed class AgentHarness : IAsyncDisposable
 
     /// <summary>The agent in-process, on <paramref name="engine"/>.</summary>
     public AgentHarness(IInferenceEngine engine, AgentOptions? options = null)
+        : this(new AgentEngines(engine), options)
+    {
+    }
+
+    /// <summary>The agent in-process, on <paramref name="engines"/>.</summary>
+    public AgentHarness(AgentEngines engines, AgentOptions? options = null)
     {
         options ??= new AgentOptions();
         var toAgent = new Pipe();
         var fromAgent = new Pipe();
         _toAgent = toAgent.Writer.AsStream();
-        _agent = RunAgentAsync(toAgent.Reader, fromAgent.Writer, engine, options with { Today = () => new DateOnly(2025, 8, 5) });
+        _agent = RunAgentAsync(toAgent.Reader, fromAgent.Writer, engines, options with { Today = () => new DateOnly(2025, 8, 5) });
         _reader = ReadAsync(fromAgent.Reader.AsStream());
     }
 
@@ -213,11 +219,11 @@ internal sealed class AgentHarness : IAsyncDisposable
         }
     }
 
-    private static async Task RunAgentAsync(PipeReader input, PipeWriter output, IInferenceEngine engine, AgentOptions options)
+    private static async Task RunAgentAsync(PipeReader input, PipeWriter output, AgentEngines engines, AgentOptions options)
     {
         try
         {
-            await AgentHost.RunAsync(new NdjsonTransport(input.AsStream(), output.AsStream()), engine, options, NullLoggerFactory.Instance, CancellationToken.None);
+            await AgentHost.RunAsync(new NdjsonTransport(input.AsStream(), output.AsStream()), engines, options, NullLoggerFactory.Instance, CancellationToken.None);
         }
         finally
         {
