@@ -139,11 +139,11 @@ internal static class ModelsCommand
     {
         string state = model.State switch
         {
-            ModelState.Usable => "notLoaded",
-            ModelState.Incomplete => "incomplete",
+            DiskState.Usable => "notLoaded",
+            DiskState.Incomplete => "incomplete",
             _ => $"error: {Why(model)}",
         };
-        string detail = model.State == ModelState.Incomplete ? $"  ({model.Problem})" : "";
+        string detail = model.State == DiskState.Incomplete ? $"  ({model.Problem})" : "";
         return string.Create(CultureInfo.InvariantCulture, $"{role,-15}  {ByteSize.Format(model.Bytes),8}  {state,-10}  {model.Path}  {model.Source}{detail}");
     }
 
@@ -156,8 +156,8 @@ internal static class ModelsCommand
         {
             writer.WriteStartObject();
             writer.WriteString("role", role);
-            writer.WriteString("state", model.State switch { ModelState.Usable => "notLoaded", ModelState.Incomplete => "incomplete", _ => "error" });
-            writer.WriteString("detail", model.State == ModelState.Error ? Why(model) : model.Problem);
+            writer.WriteString("state", model.State switch { DiskState.Usable => "notLoaded", DiskState.Incomplete => "incomplete", _ => "error" });
+            writer.WriteString("detail", model.State == DiskState.Error ? Why(model) : model.Problem);
             writer.WriteNumber("bytes", model.Bytes);
             writer.WriteString("size", ByteSize.Format(model.Bytes));
             writer.WriteString("path", model.Path);

@@ -14,8 +14,8 @@ internal static class ModelSources
     public const string HomeModels = "~/models";
 }
 
-/// <summary>Whether a model found on disk can be loaded.</summary>
-internal enum ModelState
+/// <summary>Whether a model found on disk can be loaded (not whether it is: that is Inference.ModelState).</summary>
+internal enum DiskState
 {
     /// <summary>A whole GGUF (or a whole split set) that passes the preflight.</summary>
     Usable,
@@ -32,7 +32,7 @@ internal enum ModelState
 /// <param name="Source">Where it was found (<see cref="ModelSources"/>).</param>
 /// <param name="State">Whether it can be loaded.</param>
 /// <param name="Bytes">Its size on disk; for a split set, the parts present together.</param>
-internal sealed record FoundModel(string Path, string Source, ModelState State, long Bytes)
+internal sealed record FoundModel(string Path, string Source, DiskState State, long Bytes)
 {
     /// <summary>Its general.architecture, such as gpt-oss; null when the preflight could not read it.</summary>
     public string? Architecture { get; init; }
@@ -47,5 +47,5 @@ internal sealed record FoundModel(string Path, string Source, ModelState State, 
     public int Parts { get; init; } = 1;
 
     /// <summary>A GPT-OSS model that can be loaded.</summary>
-    public bool IsGptOss => State == ModelState.Usable && Architecture == "gpt-oss";
+    public bool IsGptOss => State == DiskState.Usable && Architecture == "gpt-oss";
 }

@@ -130,7 +130,7 @@ internal sealed class ModelDiscovery(ModelEnvironment environment)
         if (candidate.IsPartialDownload)
         {
             long partial = FileFacts.Target(candidate.Path)?.Length ?? 0;
-            return new FoundModel(candidate.Path, candidate.Source, ModelState.Incomplete, partial)
+            return new FoundModel(candidate.Path, candidate.Source, DiskState.Incomplete, partial)
             {
                 Problem = $"a partial download ({ByteSize.Format(partial)} so far)",
                 Repository = candidate.Repository,
@@ -140,14 +140,14 @@ internal sealed class ModelDiscovery(ModelEnvironment environment)
         string[] parts = PartPaths(candidate);
         FileInfo?[] files = [.. parts.Select(FileFacts.Target)];
         long bytes = files.Sum(f => f?.Length ?? 0);
-        var model = new FoundModel(candidate.Path, candidate.Source, ModelState.Usable, bytes) { Repository = candidate.Repository, Parts = parts.Length };
+        var model = new FoundModel(candidate.Path, candidate.Source, DiskState.Usable, bytes) { Repository = candidate.Repository, Parts = parts.Length };
         int[] missing = [.. Enumerable.Range(0, parts.Length).Where(i => files[i] is null)];
         if (missing.Length == parts.Length && parts.Length == 1)
         {
             string? link = new FileInfo(candidate.Path).LinkTarget;
             return model with
             {
-                State = ModelState.Error,
+                State = DiskState.Error,
                 Problem = link is null ? $"{candidate.Path} does not exist." : $"{candidate.Path} is a link to {link}, which does not exist.",
             };
         }
@@ -156,7 +156,7 @@ internal sealed class ModelDiscovery(ModelEnvironment environment)
         {
             return model with
             {
-                State = ModelState.Incomplete,
+                State = DiskState.Incomplete,
                 Problem = $"{parts.Length - missing.Length} of {parts.Length} parts present; missing {string.Join(", ", missing.Select(i => Path.GetFileName(parts[i])))}",
             };
         }
@@ -173,7 +173,7 @@ internal sealed class ModelDiscovery(ModelEnvironment environment)
         }
         catch (Exception e) when (e is GgufFormatException or IOException or UnauthorizedAccessException)
         {
-            return model with { State = ModelState.Error, Problem = e.Message };
+            return model with { State = DiskState.Error, Problem = e.Message };
         }
     }
 

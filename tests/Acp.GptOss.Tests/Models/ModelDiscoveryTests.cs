@@ -19,7 +19,7 @@ public sealed class ModelDiscoveryTests : IDisposable
 
         Assert.Equal(snapshot, model.Path);
         Assert.Equal(ModelSources.HuggingFace, model.Source);
-        Assert.Equal(ModelState.Usable, model.State);
+        Assert.Equal(DiskState.Usable, model.State);
         Assert.Equal(content.Length, model.Bytes);
         Assert.Equal("gpt-oss", model.Architecture);
         Assert.Equal("ggml-org/gpt-oss-20b-GGUF", model.Repository);
@@ -46,7 +46,7 @@ public sealed class ModelDiscoveryTests : IDisposable
         FoundModel model = Assert.Single(Find());
 
         Assert.Equal(first, model.Path);
-        Assert.Equal(ModelState.Usable, model.State);
+        Assert.Equal(DiskState.Usable, model.State);
         Assert.Equal(3, model.Parts);
         Assert.Equal(Directory.EnumerateFiles(folder).Sum(f => new FileInfo(f).Length), model.Bytes);
         Assert.Equal("gpt-oss", model.Architecture);
@@ -66,7 +66,7 @@ public sealed class ModelDiscoveryTests : IDisposable
         FoundModel model = Assert.Single(Find());
 
         Assert.EndsWith("big-00001-of-00002.gguf", model.Path, StringComparison.Ordinal);
-        Assert.Equal(ModelState.Usable, model.State);
+        Assert.Equal(DiskState.Usable, model.State);
         Assert.Equal(Directory.EnumerateFiles(staging).Sum(f => new FileInfo(f).Length), model.Bytes);
     }
 
@@ -83,11 +83,11 @@ public sealed class ModelDiscoveryTests : IDisposable
         List<FoundModel> found = Find();
 
         FoundModel download = Assert.Single(found, m => m.Path == partial);
-        Assert.Equal(ModelState.Incomplete, download.State);
+        Assert.Equal(DiskState.Incomplete, download.State);
         Assert.Equal(1234, download.Bytes);
         Assert.Equal("org/other", download.Repository);
         FoundModel split = Assert.Single(found, m => m.Path == first);
-        Assert.Equal(ModelState.Incomplete, split.State);
+        Assert.Equal(DiskState.Incomplete, split.State);
         Assert.Contains("2 of 3 parts present; missing model-00002-of-00003.gguf", split.Problem, StringComparison.Ordinal);
         Assert.Equal(2, found.Count);
     }
@@ -101,7 +101,7 @@ public sealed class ModelDiscoveryTests : IDisposable
         FoundModel model = Assert.Single(Find());
 
         Assert.Equal(first, model.Path);
-        Assert.Equal(ModelState.Incomplete, model.State);
+        Assert.Equal(DiskState.Incomplete, model.State);
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public sealed class ModelDiscoveryTests : IDisposable
 
         Assert.Equal([broken, newer, older, dangling], found.Select(m => m.Path));
         Assert.Equal([ModelSources.LmStudio, ModelSources.LmStudio, ModelSources.LmStudio, ModelSources.HomeModels], found.Select(m => m.Source));
-        Assert.Equal([ModelState.Error, ModelState.Usable, ModelState.Usable, ModelState.Error], found.Select(m => m.State));
+        Assert.Equal([DiskState.Error, DiskState.Usable, DiskState.Usable, DiskState.Error], found.Select(m => m.State));
         Assert.Equal("qwen2", found[1].Architecture);
         Assert.Equal("lmstudio-community/qwen-GGUF", found[1].Repository);
         Assert.Contains("is not a GGUF file", found[0].Problem, StringComparison.Ordinal);
@@ -218,7 +218,7 @@ public sealed class ModelDiscoveryTests : IDisposable
         FoundModel model = ModelDiscovery.Describe(ModelDiscovery.Named(Path.Combine(folder, "m-00002-of-00002.gguf"), ModelSources.ModelOption));
 
         Assert.Equal(first, model.Path);
-        Assert.Equal(ModelState.Usable, model.State);
+        Assert.Equal(DiskState.Usable, model.State);
         Assert.Equal(2, model.Parts);
     }
 
@@ -233,7 +233,7 @@ public sealed class ModelDiscoveryTests : IDisposable
 
         Assert.Equal(["/missing.gguf", snapshot], found.Select(m => m.Path));
         Assert.Equal([ModelSources.ModelOption, ModelSources.Config], found.Select(m => m.Source));
-        Assert.Equal(ModelState.Error, found[0].State);
+        Assert.Equal(DiskState.Error, found[0].State);
     }
 
     private List<FoundModel> Find()
