@@ -194,6 +194,15 @@ internal sealed class AgentHarness : IAsyncDisposable
         return id;
     }
 
+    /// <summary>Ends the executable at once: for servers (the relay), which do not end with their input.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
     /// <summary>Ends the agent's input, as a client leaving.</summary>
     public async Task CloseInputAsync() => await _toAgent.DisposeAsync();
 
