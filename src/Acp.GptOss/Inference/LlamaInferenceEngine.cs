@@ -1,6 +1,5 @@
 using Harmony;
 using LlamaCpp;
-using LlamaCpp.Gguf;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Inference;
@@ -57,7 +56,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
                 NativeDirectory = options.NativeDirectory, IdleUnload = options.IdleUnload,
             },
             telemetry, logger);
-        _vocabulary = new(() => Task.Run(LoadVocabulary));
+        _vocabulary = new(() => Task.Run(() => VocabularyTokenizer.Load(options.ModelPath, logger, options.NativeDirectory, Architecture)));
     }
 
     public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
@@ -131,34 +130,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
         }
         catch (InferenceException e)
         {
-            throw new InferenceException($"The model {_options.ModelPath} could not be loaded: {e.Message}", e);
-        }
-    }
-
-    private (LlamaModel Model, LlamaTokenizer Tokenizer) LoadVocabulary()
-    {
-        if (!File.Exists(_options.ModelPath))
-        {
-            throw new InferenceException($"{_options.ModelPath} does not exist.");
-        }
-
-        try
-        {
-            LlamaBackend backend = InitializeBackend(_logger, _options.NativeDirectory);
-            LlamaModel model = LlamaModel.Load(backend, _options.ModelPath, new LlamaModelOptions { VocabularyOnly = true, RequiredArchitecture = Architecture });
-            try
-            {
-                return (model, new LlamaTokenizer(model.Vocabulary));
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
-        }
-        catch (Exception e) when (e is LlamaException or GgufFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new InferenceException(e.Message, e);
+            throw new InferenceException($"The model could not be loaded: {e.Message}", e);
         }
     }
 
