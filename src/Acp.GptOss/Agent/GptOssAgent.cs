@@ -174,6 +174,9 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
         return ValueTask.FromResult(new SetSessionConfigOptionResponse(settings.ToConfigOptions()));
     }
 
+    public ValueTask<SetSessionModeResponse> SetSessionModeAsync(SetSessionModeRequest request, CancellationToken cancellationToken) =>
+        throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, "session/set_mode is not served yet.");
+
     public async ValueTask DisposeAsync()
     {
         _telemetry?.Dispose();

@@ -26,6 +26,8 @@ public sealed class AcpAgentConnection : IAcpClient
         _connection.AddRequestHandler(
             AcpMethods.SessionSetConfigOption, json.SetSessionConfigOptionRequest, json.SetSessionConfigOptionResponse,
             (r, _, ct) => agent.SetSessionConfigOptionAsync(r, ct));
+        _connection.AddRequestHandler(
+            AcpMethods.SessionSetMode, json.SetSessionModeRequest, json.SetSessionModeResponse, (r, _, ct) => agent.SetSessionModeAsync(r, ct));
         _connection.AddNotificationHandler(AcpMethods.SessionCancel, json.CancelNotification, agent.Cancel);
         foreach (string method in agent.ExtensionMethods)
         {
@@ -48,4 +50,45 @@ public sealed class AcpAgentConnection : IAcpClient
         ArgumentException.ThrowIfNullOrEmpty(method);
         _connection.Notify(method, parameters, AcpJsonContext.Default.JsonElement);
     }
+
+    /// <inheritdoc />
+    public Task<RequestPermissionResponse> RequestPermissionAsync(RequestPermissionRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.SessionRequestPermission, request, AcpJsonContext.Default.RequestPermissionRequest,
+            AcpJsonContext.Default.RequestPermissionResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ReadTextFileResponse> ReadTextFileAsync(ReadTextFileRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.FsReadTextFile, request, AcpJsonContext.Default.ReadTextFileRequest, AcpJsonContext.Default.ReadTextFileResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task WriteTextFileAsync(WriteTextFileRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.FsWriteTextFile, request, AcpJsonContext.Default.WriteTextFileRequest, AcpJsonContext.Default.WriteTextFileResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<CreateTerminalResponse> CreateTerminalAsync(CreateTerminalRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.TerminalCreate, request, AcpJsonContext.Default.CreateTerminalRequest, AcpJsonContext.Default.CreateTerminalResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<TerminalOutputResponse> TerminalOutputAsync(TerminalRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.TerminalOutput, request, AcpJsonContext.Default.TerminalRequest, AcpJsonContext.Default.TerminalOutputResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<TerminalExitStatus> WaitForTerminalExitAsync(TerminalRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.TerminalWaitForExit, request, AcpJsonContext.Default.TerminalRequest, AcpJsonContext.Default.TerminalExitStatus, cancellationToken);
+
+    /// <inheritdoc />
+    public Task KillTerminalAsync(TerminalRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.TerminalKill, request, AcpJsonContext.Default.TerminalRequest, AcpJsonContext.Default.TerminalEmptyResponse, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseTerminalAsync(TerminalRequest request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(
+            AcpMethods.TerminalRelease, request, AcpJsonContext.Default.TerminalRequest, AcpJsonContext.Default.TerminalEmptyResponse, cancellationToken);
 }

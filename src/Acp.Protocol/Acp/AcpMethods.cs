@@ -24,6 +24,33 @@ public static class AcpMethods
     /// <summary>Client to agent: change a session config option.</summary>
     public const string SessionSetConfigOption = "session/set_config_option";
 
+    /// <summary>Client to agent: switch a session's mode.</summary>
+    public const string SessionSetMode = "session/set_mode";
+
     /// <summary>Agent to client (notification): progress of a session.</summary>
     public const string SessionUpdate = "session/update";
+
+    /// <summary>Agent to client: ask the user to allow a tool call.</summary>
+    public const string SessionRequestPermission = "session/request_permission";
+
+    /// <summary>Agent to client: read a text file, as the editor has it (unsaved changes included).</summary>
+    public const string FsReadTextFile = "fs/read_text_file";
+
+    /// <summary>Agent to client: write a text file through the editor.</summary>
+    public const string FsWriteTextFile = "fs/write_text_file";
+
+    /// <summary>Agent to client: start a command in a terminal the editor shows.</summary>
+    public const string TerminalCreate = "terminal/create";
+
+    /// <summary>Agent to client: a terminal's output so far.</summary>
+    public const string TerminalOutput = "terminal/output";
+
+    /// <summary>Agent to client: wait for a terminal's command to exit.</summary>
+    public const string TerminalWaitForExit = "terminal/wait_for_exit";
+
+    /// <summary>Agent to client: kill a terminal's command; the terminal stays.</summary>
+    public const string TerminalKill = "terminal/kill";
+
+    /// <summary>Agent to client: kill a terminal's command if it runs, and free the terminal.</summary>
+    public const string TerminalRelease = "terminal/release";
 }

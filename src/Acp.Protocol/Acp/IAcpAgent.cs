@@ -22,6 +22,9 @@ public interface IAcpAgent
     /// <summary><c>session/set_config_option</c>.</summary>
     ValueTask<SetSessionConfigOptionResponse> SetSessionConfigOptionAsync(SetSessionConfigOptionRequest request, CancellationToken cancellationToken);
 
+    /// <summary><c>session/set_mode</c>.</summary>
+    ValueTask<SetSessionModeResponse> SetSessionModeAsync(SetSessionModeRequest request, CancellationToken cancellationToken);
+
     /// <summary>The extension methods the agent serves: names that start with an underscore, as ACP reserves them.</summary>
     IReadOnlyCollection<string> ExtensionMethods { get; }
 
@@ -37,4 +40,31 @@ public interface IAcpClient
 
     /// <summary>Sends an extension notification (a method name that starts with an underscore), in order with the updates.</summary>
     void ExtensionNotification(string method, JsonElement parameters);
+
+    // The requests below throw JsonRpcException with the client's error, IOException when the connection is gone,
+    // and OperationCanceledException at once on cancellation (the client is told with $/cancel_request).
+
+    /// <summary><c>session/request_permission</c>: asks the user; send the tool call first.</summary>
+    Task<RequestPermissionResponse> RequestPermissionAsync(RequestPermissionRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>fs/read_text_file</c>; only when the client advertised <c>fs.readTextFile</c>.</summary>
+    Task<ReadTextFileResponse> ReadTextFileAsync(ReadTextFileRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>fs/write_text_file</c>; only when the client advertised <c>fs.writeTextFile</c>.</summary>
+    Task WriteTextFileAsync(WriteTextFileRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>terminal/create</c>; only when the client advertised <c>terminal</c>. Release every terminal made.</summary>
+    Task<CreateTerminalResponse> CreateTerminalAsync(CreateTerminalRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>terminal/output</c>.</summary>
+    Task<TerminalOutputResponse> TerminalOutputAsync(TerminalRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>terminal/wait_for_exit</c>.</summary>
+    Task<TerminalExitStatus> WaitForTerminalExitAsync(TerminalRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>terminal/kill</c>.</summary>
+    Task KillTerminalAsync(TerminalRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>terminal/release</c>.</summary>
+    Task ReleaseTerminalAsync(TerminalRequest request, CancellationToken cancellationToken);
 }

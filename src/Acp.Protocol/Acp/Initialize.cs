@@ -60,10 +60,31 @@ public sealed record InitializeResponse(
 /// <param name="PromptCapabilities">Which content a prompt may hold.</param>
 public sealed record AgentCapabilities(bool LoadSession, PromptCapabilities PromptCapabilities)
 {
+    /// <summary>Which MCP transports besides stdio the agent connects to.</summary>
+    public McpCapabilities? McpCapabilities { get; init; }
+
+    /// <summary>Optional session features.</summary>
+    public SessionCapabilities? SessionCapabilities { get; init; }
+
     /// <summary>Custom capabilities: extension methods and notifications, say.</summary>
     [JsonPropertyName("_meta")]
     public JsonElement? Meta { get; init; }
 }
+
+/// <summary>MCP transports the agent supports besides stdio, which every agent supports.</summary>
+/// <param name="Http">Streamable HTTP servers.</param>
+/// <param name="Sse">Legacy SSE servers.</param>
+public sealed record McpCapabilities(bool Http, bool Sse);
+
+/// <summary>Optional session features; each present (as <c>{}</c>) when supported.</summary>
+public sealed record SessionCapabilities
+{
+    /// <summary><c>additionalDirectories</c> in <c>session/new</c>.</summary>
+    public EmptyCapability? AdditionalDirectories { get; init; }
+}
+
+/// <summary>A capability with no settings: present means supported.</summary>
+public sealed record EmptyCapability;
 
 /// <summary>Which content blocks a prompt may hold beyond text and resource links.</summary>
 /// <param name="Image">Image blocks.</param>

@@ -17,6 +17,7 @@ public sealed record SessionNotification(string SessionId, SessionUpdate Update)
 [JsonDerivedType(typeof(ToolCallProgress), "tool_call_update")]
 [JsonDerivedType(typeof(UsageUpdate), "usage_update")]
 [JsonDerivedType(typeof(ConfigOptionUpdate), "config_option_update")]
+[JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
 public abstract record SessionUpdate;
 
 /// <summary>A piece of the agent's answer; chunks with the same message id form one message.</summary>
@@ -60,16 +61,34 @@ public sealed record ToolCallStart(string ToolCallId, string Title) : SessionUpd
     /// <summary>What it produced.</summary>
     public IReadOnlyList<ToolCallContent>? Content { get; init; }
 
+    /// <summary>The files it reads or changes, for editors that follow along.</summary>
+    public IReadOnlyList<ToolCallLocation>? Locations { get; init; }
+
     /// <summary>The arguments it was called with.</summary>
     public JsonElement? RawInput { get; init; }
 }
 
-/// <summary>A change to a tool call (<c>tool_call_update</c>); fields given replace the old ones.</summary>
+/// <summary>
+/// A change to a tool call (<c>tool_call_update</c>, and the <c>toolCall</c> of a permission request); fields given
+/// replace the old ones.
+/// </summary>
 /// <param name="ToolCallId">The call.</param>
 public sealed record ToolCallProgress(string ToolCallId) : SessionUpdate
 {
+    /// <summary>A new title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>A new kind.</summary>
+    public ToolKind? Kind { get; init; }
+
     /// <summary>Where it stands.</summary>
     public ToolCallStatus? Status { get; init; }
+
+    /// <summary>The files it reads or changes, replacing earlier ones.</summary>
+    public IReadOnlyList<ToolCallLocation>? Locations { get; init; }
+
+    /// <summary>The arguments it was called with.</summary>
+    public JsonElement? RawInput { get; init; }
 
     /// <summary>What it produced, replacing earlier content.</summary>
     public IReadOnlyList<ToolCallContent>? Content { get; init; }
@@ -82,6 +101,18 @@ public sealed record ToolCallProgress(string ToolCallId) : SessionUpdate
 /// <param name="Used">Tokens in the context now.</param>
 /// <param name="Size">The context's size in tokens.</param>
 public sealed record UsageUpdate(long Used, long Size) : SessionUpdate;
+
+/// <summary>The session's mode changed (<c>current_mode_update</c>).</summary>
+/// <param name="CurrentModeId">The mode in force.</param>
+public sealed record CurrentModeUpdate(string CurrentModeId) : SessionUpdate;
+
+/// <summary>A file a tool call reads or changes.</summary>
+/// <param name="Path">Its absolute path.</param>
+public sealed record ToolCallLocation(string Path)
+{
+    /// <summary>A 1-based line in it.</summary>
+    public int? Line { get; init; }
+}
 
 /// <summary>The agent changed config options (<c>config_option_update</c>).</summary>
 /// <param name="ConfigOptions">Every option with its current value.</param>
@@ -152,8 +183,20 @@ public enum ToolCallStatus
 /// <summary>What a tool call produced.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(ToolCallContentBlock), "content")]
+[JsonDerivedType(typeof(ToolCallDiff), "diff")]
+[JsonDerivedType(typeof(ToolCallTerminal), "terminal")]
 public abstract record ToolCallContent;
 
 /// <summary>Ordinary content produced by a tool call.</summary>
 /// <param name="Content">The content.</param>
 public sealed record ToolCallContentBlock(ContentBlock Content) : ToolCallContent;
+
+/// <summary>A change to a file, which editors show as a reviewable edit.</summary>
+/// <param name="Path">The file's absolute path.</param>
+/// <param name="OldText">The text before; null for a new file.</param>
+/// <param name="NewText">The text after.</param>
+public sealed record ToolCallDiff(string Path, string? OldText, string NewText) : ToolCallContent;
+
+/// <summary>A terminal made with <c>terminal/create</c>, shown live by the client.</summary>
+/// <param name="TerminalId">The terminal.</param>
+public sealed record ToolCallTerminal(string TerminalId) : ToolCallContent;
