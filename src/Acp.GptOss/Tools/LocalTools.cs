@@ -134,6 +134,49 @@ internal sealed class LocalTools
     /// <returns>The whole file before and after, for the editor's diff, and a summary for the model.</returns>
     public async Task<FileEdit> EditFileAsync(string path, string oldText, string newText, CancellationToken cancellationToken = default)
     {
+        PreparedEdit edit = await PrepareEditAsync(path, oldText, newText, cancellationToken).ConfigureAwait(false);
+        return await ApplyEditAsync(edit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The edit <see cref="EditFileAsync"/> would make, without making it: to show it before it is allowed.</summary>
+    public async Task<PreparedEdit> PrepareEditAsync(string path, string oldText, string newText, CancellationToken cancellationToken = default)
+    {
+        string full = _roots.Resolve(path);
+        (string before, bool hadBom) = await ReadTextAsync(path, full, cancellationToken).ConfigureAwait(false);
+        (string after, int line) = ReplaceOnce(path, before, oldText, newText);
+        return new PreparedEdit(full, before, after, line, hadBom);
+    }
+
+    /// <summary>Writes a prepared edit (atomically, keeping a byte order mark the file had).</summary>
+    public async Task<FileEdit> ApplyEditAsync(PreparedEdit edit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        byte[] body = s_utf8.GetBytes(edit.NewText);
+        byte[] bytes = edit.HadBom ? [.. s_utf8Bom, .. body] : body;
+        try
+        {
+            await WriteAtomicAsync(edit.Path, bytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ToolException($"Could not write '{_roots.DisplayPath(edit.Path)}': {ex.Message}", ex);
+        }
+
+        return new FileEdit(edit.Path, edit.OldText, edit.NewText, EditSummary(edit.Path, edit.Line));
+    }
+
+    /// <summary>The summary of an edit for the model.</summary>
+    public string EditSummary(string fullPath, int line) => $"Edited {_roots.DisplayPath(fullPath)} at line {line}.";
+
+    /// <summary>
+    /// Replaces the one exact occurrence of <paramref name="oldText"/> in <paramref name="text"/>; the rule of
+    /// edit_file, wherever the text was read from.
+    /// </summary>
+    /// <returns>The new text and the 1-based line where the replacement starts.</returns>
+    /// <exception cref="ToolException">The old text is empty, missing, or not unique.</exception>
+    public static (string Text, int Line) ReplaceOnce(string path, string text, string oldText, string newText)
+    {
+        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(oldText);
         ArgumentNullException.ThrowIfNull(newText);
         if (oldText.Length == 0)
@@ -141,34 +184,20 @@ internal sealed class LocalTools
             throw new ToolException("old_text is empty; to create or replace a whole file, use write_file.");
         }
 
-        string full = _roots.Resolve(path);
-        (string before, bool hadBom) = await ReadTextAsync(path, full, cancellationToken).ConfigureAwait(false);
-        int index = before.IndexOf(oldText, StringComparison.Ordinal);
+        int index = text.IndexOf(oldText, StringComparison.Ordinal);
         if (index < 0)
         {
             throw new ToolException($"old_text was not found in '{path}'. It must match the file exactly, whitespace and line endings included; read the file again.");
         }
 
-        int occurrences = CountOccurrences(before, oldText);
+        int occurrences = CountOccurrences(text, oldText);
         if (occurrences > 1)
         {
             throw new ToolException($"old_text occurs {occurrences} times in '{path}'. Include more of the surrounding lines so that it occurs once.");
         }
 
-        string after = string.Concat(before.AsSpan(0, index), newText, before.AsSpan(index + oldText.Length));
-        byte[] body = s_utf8.GetBytes(after);
-        byte[] bytes = hadBom ? [.. s_utf8Bom, .. body] : body;
-        try
-        {
-            await WriteAtomicAsync(full, bytes, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ToolException($"Could not write '{path}': {ex.Message}", ex);
-        }
-
-        int lineNumber = CountOccurrences(before.AsSpan(0, index), '\n') + 1;
-        return new FileEdit(full, before, after, $"Edited {_roots.DisplayPath(full)} at line {lineNumber}.");
+        string after = string.Concat(text.AsSpan(0, index), newText, text.AsSpan(index + oldText.Length));
+        return (after, CountOccurrences(text.AsSpan(0, index), '\n') + 1);
     }
 
     /// <summary>
