@@ -17,6 +17,12 @@ internal sealed record AgentOptions
     /// <summary>Where routing decisions are appended (decisions.jsonl); only logged when null.</summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>Whether tools may act on the local disk and shell when the client offers no fs or terminal methods.</summary>
+    public bool LocalTools { get; init; } = true;
+
+    /// <summary>The longest a command the model runs may take; the model may ask for less.</summary>
+    public TimeSpan MaxCommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The settings a new session starts with.</summary>
     public SessionSettings DefaultSettings { get; init; } = new();
 

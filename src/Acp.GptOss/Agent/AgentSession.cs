@@ -25,11 +25,12 @@ internal sealed class AgentSession : IAsyncDisposable
     private int _messageCount;
     private int _toolCallCount;
 
-    public AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine)
+    public AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine, SessionTools tools)
     {
         Id = id;
         Cwd = cwd;
         _settings = settings;
+        Tools = tools;
         // The engine state (a llama context) is made in the background from now on, while the user writes the first
         // prompt; it may wait for the model to load, which must not hold up session/new.
         _inference = Task.Run(() => engine.CreateSessionAsync(id, _closing.Token).AsTask());
@@ -38,6 +39,12 @@ internal sealed class AgentSession : IAsyncDisposable
     public string Id { get; }
 
     public string Cwd { get; }
+
+    /// <summary>The functions the model may call, and where they act.</summary>
+    public SessionTools Tools { get; }
+
+    /// <summary>The user's "always" answers to permission requests.</summary>
+    public PermissionMemory Permissions { get; } = new();
 
     /// <summary>The engine state of this conversation, once made.</summary>
     /// <exception cref="InferenceException">The engine cannot run: no model, or it failed to load.</exception>
@@ -167,6 +174,8 @@ internal sealed class AgentSession : IAsyncDisposable
         Cancel(long.MaxValue);
         if (!await _turns.WaitAsync(s_turnEndTimeout).ConfigureAwait(false))
         {
+            // MCP servers stop with their session all the same.
+            await Tools.DisposeAsync().ConfigureAwait(false);
             return;
         }
 
@@ -186,6 +195,7 @@ internal sealed class AgentSession : IAsyncDisposable
             }
         }
 
+        await Tools.DisposeAsync().ConfigureAwait(false);
         _closing.Dispose();
         _turns.Dispose();
     }

@@ -3,6 +3,8 @@ using System.Reflection;
 using System.Text.Json;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
+using Acp.GptOss.Tools;
+using Acp.GptOss.Tools.Mcp;
 using Harmony.Conversations;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
@@ -20,6 +22,7 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
     private readonly RouteDecisionLog _decisions = new(options.StateDirectory, loggers.CreateLogger("Acp.GptOss.Routing"));
     private readonly ModelExtensions _extensions = new(engines);
     private IDisposable? _telemetry;
+    private ClientCapabilities? _clientCapabilities;
 
     /// <summary>The version clients see in <c>agentInfo</c>.</summary>
     public static string Version { get; } =
@@ -31,6 +34,9 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
         {
             throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"protocolVersion must be an integer from 0 to 65535, not {request.ProtocolVersion}.");
         }
+
+        // What the editor can do for the tools (fs, terminals) holds for every session of this connection.
+        _clientCapabilities = request.ClientCapabilities;
 
         // Whatever the client asks for, we speak version 1; a client that cannot will disconnect.
         LogInitialize(_logger, request.ClientInfo?.Name ?? "an unnamed client", request.ClientInfo?.Version ?? "?", request.ProtocolVersion, engines.GptOss.Description);
@@ -44,6 +50,8 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             AcpMethods.ProtocolVersion,
             new AgentCapabilities(LoadSession: false, new PromptCapabilities(Image: false, Audio: false, EmbeddedContext: true))
             {
+                McpCapabilities = new McpCapabilities(Http: true, Sse: true),
+                SessionCapabilities = new SessionCapabilities { AdditionalDirectories = new EmptyCapability() },
                 Meta = ModelExtensions.Capabilities,
             },
             [],
@@ -57,20 +65,41 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"cwd must be an absolute path, not \"{request.Cwd}\".");
         }
 
-        if (request.McpServers.Count > 0)
+        foreach (string directory in request.AdditionalDirectories ?? [])
         {
-            LogMcpServersIgnored(_logger, string.Join(", ", request.McpServers.Select(s => s.Name)));
+            if (!Path.IsPathFullyQualified(directory))
+            {
+                throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"additionalDirectories must be absolute paths, not \"{directory}\".");
+            }
         }
 
-        var session = new AgentSession(
-            options.NewSessionId(), request.Cwd, options.DefaultSettings with { HasFastModel = engines.Fast is not null }, engines.GptOss);
+        string id = options.NewSessionId();
+        WorkspaceRoots roots;
+        try
+        {
+            roots = new WorkspaceRoots(request.Cwd, request.AdditionalDirectories);
+        }
+        catch (ToolException ex)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, ex.Message);
+        }
+
+        // The servers start now, in the background; the first turn waits for them.
+        var tools = new SessionTools(
+            id, roots, client, _clientCapabilities, McpToolbox.Start(request.McpServers, request.Cwd, loggers),
+            options.MaxCommandTimeout, options.LocalTools);
+        var session = new AgentSession(id, request.Cwd, options.DefaultSettings with { HasFastModel = engines.Fast is not null }, engines.GptOss, tools);
         if (!_sessions.TryAdd(session.Id, session))
         {
             throw new JsonRpcException(JsonRpcErrorCodes.InternalError, "A session with that id exists already.");
         }
 
         LogSessionCreated(_logger, session.Id, session.Cwd);
-        return ValueTask.FromResult(new NewSessionResponse(session.Id) { ConfigOptions = session.Settings.ToConfigOptions() });
+        return ValueTask.FromResult(new NewSessionResponse(session.Id)
+        {
+            Modes = session.Settings.ToModeState(),
+            ConfigOptions = session.Settings.ToConfigOptions(),
+        });
     }
 
     public async ValueTask<PromptResponse> PromptAsync(PromptRequest request, MessageContext context, CancellationToken cancellationToken)
@@ -170,12 +199,25 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             session.Escalated = false;
         }
 
+        if (request.ConfigId == SessionSettings.ModeId)
+        {
+            // Modes and the mode option are one setting: a client that follows modes hears of the change too.
+            client.SessionUpdate(new SessionNotification(session.Id, new CurrentModeUpdate(settings.ModeValue)));
+        }
+
         LogConfigChanged(_logger, session.Id, request.ConfigId, request.Value);
         return ValueTask.FromResult(new SetSessionConfigOptionResponse(settings.ToConfigOptions()));
     }
 
-    public ValueTask<SetSessionModeResponse> SetSessionModeAsync(SetSessionModeRequest request, CancellationToken cancellationToken) =>
-        throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, "session/set_mode is not served yet.");
+    public ValueTask<SetSessionModeResponse> SetSessionModeAsync(SetSessionModeRequest request, CancellationToken cancellationToken)
+    {
+        AgentSession session = Find(request.SessionId);
+        SessionSettings settings = session.Update(s => s.WithMode(request.ModeId));
+        // ...and a client that follows config options hears of it as a change of the mode option.
+        client.SessionUpdate(new SessionNotification(session.Id, new ConfigOptionUpdate(settings.ToConfigOptions())));
+        LogModeChanged(_logger, session.Id, settings.ModeValue);
+        return ValueTask.FromResult(new SetSessionModeResponse());
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -199,8 +241,8 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
     [LoggerMessage(Level = LogLevel.Information, Message = "Initialized by {Client} {ClientVersion} (asked for protocol version {Version}); engine: {Engine}")]
     private static partial void LogInitialize(ILogger logger, string client, string clientVersion, int version, string engine);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP servers are not connected yet; ignored: {Servers}")]
-    private static partial void LogMcpServersIgnored(ILogger logger, string servers);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: mode = {Mode}")]
+    private static partial void LogModeChanged(ILogger logger, string sessionId, string mode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} created in {Cwd}")]
     private static partial void LogSessionCreated(ILogger logger, string sessionId, string cwd);

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Acp.GptOss.Inference;
 using Acp.Protocol;
 using Harmony.Conversations;
@@ -16,8 +14,6 @@ namespace Acp.GptOss.Agent;
 /// </summary>
 internal sealed partial class PromptTurn(AgentSession session, IAcpClient client, AgentOptions options, ILogger logger)
 {
-    public const string NoToolsMessage = "no tools are enabled";
-
     /// <summary>Answers the conversation so far, whose last message is the user's.</summary>
     public async Task<StopReason> RunAsync(CancellationToken cancellationToken)
     {
@@ -31,8 +27,20 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
             return StopReason.Cancelled;
         }
 
+        IReadOnlyList<HarmonyFunctionTool> tools;
+        try
+        {
+            // Waits for the session's MCP servers the first time.
+            tools = await session.Tools.GetDeclarationsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return StopReason.Cancelled;
+        }
+
         var encoding = new HarmonyEncoding(inference.Tokenizer);
         var turn = new TurnState(session.NextMessageId);
+        var runner = new ToolCallRunner(session, client, logger);
         for (int round = 1; ; round++)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -41,7 +49,7 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
             }
 
             SessionSettings settings = session.Settings;
-            int[] prompt = encoding.RenderForCompletion(Conversation(settings));
+            int[] prompt = encoding.RenderForCompletion(Conversation(settings, tools));
             var mapper = new TurnMapper(settings.ReasoningDisplay, turn);
             int generated = await SampleAsync(inference, encoding, prompt, mapper, cancellationToken).ConfigureAwait(false);
             Send(new UsageUpdate(prompt.Length + generated, inference.ContextSize));
@@ -51,7 +59,13 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
             switch (mapper.StopReason)
             {
                 case HarmonyStopReason.ToolCall:
-                    AnswerToolCall(mapper.ToolCall!);
+                    ToolCallOutcome outcome = await runner.RunAsync(mapper.ToolCall!, cancellationToken).ConfigureAwait(false);
+                    RecordToolResult(mapper.ToolCall!, outcome);
+                    if (outcome.Cancelled || cancellationToken.IsCancellationRequested)
+                    {
+                        return StopReason.Cancelled;
+                    }
+
                     if (round >= options.MaxTurnRequests)
                     {
                         return StopReason.MaxTurnRequests;
@@ -68,10 +82,13 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
         }
     }
 
-    private HarmonyConversation Conversation(SessionSettings settings) => new(
+    private HarmonyConversation Conversation(SessionSettings settings, IReadOnlyList<HarmonyFunctionTool> tools) => new(
         new HarmonySystemContent { ReasoningEffort = settings.ReasoningEffort, CurrentDate = options.Today() },
         new HarmonyDeveloperContent(
-            $"You are a coding assistant working inside the user's code editor. Answer in Markdown. The user's workspace is {session.Cwd}."),
+            $"You are a coding assistant working inside the user's code editor. Answer in Markdown. The user's workspace is {session.Cwd}. "
+            + "Use the functions to look at the workspace before you answer questions about it, and to make the changes the user asks for; "
+            + "paths are relative to the workspace. The user may reject a call: then do not try it again.",
+            tools),
         session.History);
 
     private async Task<int> SampleAsync(
@@ -137,26 +154,20 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
         _ => null,
     };
 
-    private void AnswerToolCall(ParsedToolCall call)
+    /// <summary>
+    /// Records the tool's answer after the call. A call the resolver had to correct (a missing namespace, say) is
+    /// recorded as it should have been written, so that the model sees well-formed calls in its history (harmony.md §7.9).
+    /// </summary>
+    private void RecordToolResult(ParsedToolCall call, ToolCallOutcome outcome)
     {
-        string id = session.NextToolCallId();
-        string name = call.Recipient.StartsWith("functions.", StringComparison.Ordinal) ? call.Recipient["functions.".Length..] : call.Recipient;
-        Send(new ToolCallStart(id, call.Recipient)
+        HarmonyChannel channel = ChannelOf(call.Channel);
+        int last = session.History.Count - 1;
+        if (outcome.Recipient != call.Recipient && last >= 0 && session.History[last].Recipient == call.Recipient)
         {
-            Name = name,
-            Kind = ToolKind.Other,
-            Status = ToolCallStatus.Pending,
-            RawInput = RawInput(call.Arguments),
-        });
-        Send(new ToolCallProgress(id)
-        {
-            Status = ToolCallStatus.Failed,
-            Content = [new ToolCallContentBlock(new TextContent(NoToolsMessage))],
-        });
-        LogToolCallRefused(logger, session.Id, call.Recipient);
+            session.History[last] = HarmonyMessage.ToolCall(outcome.Recipient, call.Arguments, channel, call.ContentType);
+        }
 
-        // The model learns of the failure as the tool's result, and can answer without it.
-        session.History.Add(HarmonyMessage.ToolResult(call.Recipient, $"{{\"error\":\"{NoToolsMessage}\"}}", ChannelOf(call.Channel)));
+        session.History.Add(HarmonyMessage.ToolResult(outcome.Recipient, outcome.Result, channel));
     }
 
     private static HarmonyChannel ChannelOf(string? channel) => channel switch
@@ -165,27 +176,6 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
         "final" => HarmonyChannel.Final,
         _ => HarmonyChannel.Commentary,
     };
-
-    // The arguments as JSON when they are JSON, else as a JSON string.
-    private static JsonElement RawInput(string arguments)
-    {
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(arguments);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            var buffer = new ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                writer.WriteStringValue(arguments);
-            }
-
-            using JsonDocument text = JsonDocument.Parse(buffer.WrittenMemory);
-            return text.RootElement.Clone();
-        }
-    }
 
     private void SendUpdates(TurnMapper mapper)
     {
@@ -199,7 +189,4 @@ internal sealed partial class PromptTurn(AgentSession session, IAcpClient client
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: model call {Round}: {PromptTokens} prompt tokens, {Generated} generated, stop {Stop}")]
     private static partial void LogRound(ILogger logger, string sessionId, int round, int promptTokens, int generated, HarmonyStopReason? stop);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the model called {Recipient}; no tools are enabled")]
-    private static partial void LogToolCallRefused(ILogger logger, string sessionId, string recipient);
 }

@@ -19,13 +19,33 @@ internal enum ReasoningDisplay
     Full,
 }
 
+/// <summary>How freely the model's tools act (ACP session modes, mirrored by the <c>mode</c> config option).</summary>
+internal enum AgentMode
+{
+    /// <summary>Edits and commands each need the user's permission.</summary>
+    Ask,
+
+    /// <summary>Edits are approved; commands still need permission.</summary>
+    Code,
+}
+
 /// <summary>A session's config options (ACP <c>configOptions</c>). Immutable: a turn takes one snapshot per round.</summary>
 internal sealed record SessionSettings(
-    ReasoningEffort ReasoningEffort = ReasoningEffort.Medium, ReasoningDisplay ReasoningDisplay = ReasoningDisplay.Status, ModelChoice Model = ModelChoice.Auto)
+    ReasoningEffort ReasoningEffort = ReasoningEffort.Medium,
+    ReasoningDisplay ReasoningDisplay = ReasoningDisplay.Status,
+    ModelChoice Model = ModelChoice.Auto,
+    AgentMode Mode = AgentMode.Ask)
 {
+    public const string ModeId = "mode";
     public const string ReasoningEffortId = "reasoning_effort";
     public const string ReasoningDisplayId = "reasoning_display";
     public const string ModelId = "model";
+
+    private static readonly (string Value, string Name, string Description, AgentMode Mode)[] s_modes =
+    [
+        ("ask", "Ask", "Ask before every edit and command", AgentMode.Ask),
+        ("code", "Code", "Make edits without asking; ask before commands", AgentMode.Code),
+    ];
 
     private static readonly (string Value, string Name, string Description, ModelChoice Choice)[] s_models =
     [
@@ -52,7 +72,31 @@ internal sealed record SessionSettings(
     public bool HasFastModel { get; init; }
 
     /// <summary>The options with their current values, in priority order.</summary>
-    public IReadOnlyList<SessionConfigOption> ToConfigOptions() => HasFastModel ? [ModelOption(), .. ReasoningOptions()] : ReasoningOptions();
+    public IReadOnlyList<SessionConfigOption> ToConfigOptions() =>
+        HasFastModel ? [ModeOption(), ModelOption(), .. ReasoningOptions()] : [ModeOption(), .. ReasoningOptions()];
+
+    /// <summary>The modes as ACP's <c>modes</c> field has them: the same choice as the <c>mode</c> option.</summary>
+    public SessionModeState ToModeState() =>
+        new(ModeValue, [.. s_modes.Select(m => new Acp.Protocol.SessionMode(m.Value, m.Name) { Description = m.Description })]);
+
+    /// <summary>The id of the mode in force.</summary>
+    public string ModeValue => s_modes.First(m => m.Mode == Mode).Value;
+
+    /// <summary>These settings in another mode.</summary>
+    /// <exception cref="JsonRpcException">-32602 for a mode this agent does not have.</exception>
+    public SessionSettings WithMode(string modeId) => this with
+    {
+        Mode = s_modes.FirstOrDefault(m => m.Value == modeId) is { Value: not null } m
+            ? m.Mode
+            : throw InvalidParams($"Unknown mode \"{modeId}\"; this agent has ask and code."),
+    };
+
+    private SessionConfigOption ModeOption() =>
+        new(ModeId, "Mode", ModeValue, [.. s_modes.Select(m => new SessionConfigSelectOption(m.Value, m.Name) { Description = m.Description })])
+        {
+            Category = "mode",
+            Description = "When the agent asks before it edits files or runs commands.",
+        };
 
     private SessionConfigOption ModelOption() =>
         new(
@@ -92,6 +136,7 @@ internal sealed record SessionSettings(
         string text = value.GetString()!;
         return configId switch
         {
+            ModeId => WithMode(text),
             ReasoningEffortId => this with
             {
                 ReasoningEffort = s_efforts.FirstOrDefault(e => e.Value == text) is { Value: not null } e
@@ -111,8 +156,16 @@ internal sealed record SessionSettings(
                     ? m.Choice
                     : throw InvalidParams($"{configId} takes auto, gpt-oss or fast, not \"{text}\"."),
             },
-            _ => throw InvalidParams($"Unknown config option \"{configId}\"; this agent has {ModelId}, {ReasoningEffortId} and {ReasoningDisplayId}."),
+            _ => throw InvalidParams($"Unknown config option \"{configId}\"; this agent has {ModeId}, {ModelId}, {ReasoningEffortId} and {ReasoningDisplayId}."),
         };
+    }
+
+    /// <summary>Parses a mode named on the command line.</summary>
+    public static bool TryParseMode(string text, out AgentMode mode)
+    {
+        (string Value, string Name, string Description, AgentMode Mode) match = s_modes.FirstOrDefault(m => m.Value == text);
+        mode = match.Mode;
+        return match.Value is not null;
     }
 
     /// <summary>Parses a reasoning display named on the command line.</summary>

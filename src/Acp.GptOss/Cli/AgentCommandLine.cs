@@ -103,6 +103,18 @@ internal sealed partial class AgentCommandLine
         DefaultValueFactory = _ => "status",
     };
 
+    public Option<string> Mode { get; } = new("--mode")
+    {
+        Description = "The mode a session starts in: ask (permission for edits and commands) or code (edits approved, commands ask).",
+        DefaultValueFactory = _ => "ask",
+    };
+
+    public Option<int> CommandTimeout { get; } = new("--command-timeout-seconds")
+    {
+        Description = "The longest a command the model runs may take, in seconds; the model may ask for less.",
+        DefaultValueFactory = _ => 600,
+    };
+
     public void AddTo(Command command, bool withEngine)
     {
         if (withEngine)
@@ -126,6 +138,8 @@ internal sealed partial class AgentCommandLine
         command.Options.Add(MaxTokens);
         command.Options.Add(MaxTurnRequests);
         command.Options.Add(ReasoningDisplay);
+        command.Options.Add(Mode);
+        command.Options.Add(CommandTimeout);
     }
 
     /// <summary>The agent options, or an error for the user.</summary>
@@ -135,6 +149,19 @@ internal sealed partial class AgentCommandLine
         if (!SessionSettings.TryParseDisplay(result.GetValue(ReasoningDisplay)!, out ReasoningDisplay display))
         {
             error = "--reasoning-display takes hidden, status or full.";
+            return null;
+        }
+
+        if (!SessionSettings.TryParseMode(result.GetValue(Mode)!, out AgentMode mode))
+        {
+            error = "--mode takes ask or code.";
+            return null;
+        }
+
+        int commandTimeout = result.GetValue(CommandTimeout);
+        if (commandTimeout < 1)
+        {
+            error = "--command-timeout-seconds must be at least 1.";
             return null;
         }
 
@@ -157,7 +184,8 @@ internal sealed partial class AgentCommandLine
         {
             MaxTokens = maxTokens,
             MaxTurnRequests = maxTurnRequests,
-            DefaultSettings = new SessionSettings(ReasoningDisplay: display),
+            DefaultSettings = new SessionSettings(ReasoningDisplay: display, Mode: mode),
+            MaxCommandTimeout = TimeSpan.FromSeconds(commandTimeout),
             RouteThreshold = threshold,
             StateDirectory = AppDirectories.State,
         };

@@ -11,7 +11,7 @@ namespace Acp.GptOss.Cli;
 
 /// <summary>
 /// <c>acp-gptoss replay COMPLETION</c>: one prompt turn against the scripted engine, driven by a built-in client that
-/// advertises no capabilities; prints every message the agent writes for that turn (its updates, then the prompt
+/// advertises no capabilities, with local tools off (a tool call fails the same way everywhere); prints every message the agent writes for that turn (its updates, then the prompt
 /// response), one per line. The golden-test harness: recorded model output in, exact ACP messages out.
 /// </summary>
 internal static class ReplayCommand
@@ -35,7 +35,7 @@ internal static class ReplayCommand
         replay.SetAction(async (result, cancellationToken) =>
         {
             // A replay prints ACP traffic only: its routing decisions are not the user's to keep.
-            AgentOptions? agentOptions = options.ReadOptions(result, out string? error) is { } read ? read with { StateDirectory = null } : null;
+            AgentOptions? agentOptions = options.ReadOptions(result, out string? error) is { } read ? read with { StateDirectory = null, LocalTools = false } : null;
             IInferenceEngine? engine = agentOptions is null ? null : options.CreateEngine(result, "script", result.GetValue(completion), promptLog: null, loggers(), out error);
             if (engine is null)
             {

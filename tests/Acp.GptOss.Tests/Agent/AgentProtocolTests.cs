@@ -78,11 +78,16 @@ public sealed class AgentProtocolTests
         JsonElement result = response.GetProperty("result");
         Assert.StartsWith("sess_", result.GetProperty("sessionId").GetString(), StringComparison.Ordinal);
         JsonElement[] options = [.. result.GetProperty("configOptions").EnumerateArray()];
-        Assert.Equal(["reasoning_effort", "reasoning_display"], options.Select(o => o.GetProperty("id").GetString()));
-        Assert.Equal(("select", "thought_level", "medium"), (options[0].GetProperty("type").GetString(), options[0].GetProperty("category").GetString(), options[0].GetProperty("currentValue").GetString()));
-        Assert.Equal(["low", "medium", "high"], options[0].GetProperty("options").EnumerateArray().Select(o => o.GetProperty("value").GetString()));
-        Assert.Equal("status", options[1].GetProperty("currentValue").GetString());
-        Assert.Equal(["hidden", "status", "full"], options[1].GetProperty("options").EnumerateArray().Select(o => o.GetProperty("value").GetString()));
+        Assert.Equal(["mode", "reasoning_effort", "reasoning_display"], options.Select(o => o.GetProperty("id").GetString()));
+        Assert.Equal(("select", "mode", "ask"), (options[0].GetProperty("type").GetString(), options[0].GetProperty("category").GetString(), options[0].GetProperty("currentValue").GetString()));
+        Assert.Equal(["ask", "code"], options[0].GetProperty("options").EnumerateArray().Select(o => o.GetProperty("value").GetString()));
+        Assert.Equal(("select", "thought_level", "medium"), (options[1].GetProperty("type").GetString(), options[1].GetProperty("category").GetString(), options[1].GetProperty("currentValue").GetString()));
+        Assert.Equal(["low", "medium", "high"], options[1].GetProperty("options").EnumerateArray().Select(o => o.GetProperty("value").GetString()));
+        Assert.Equal("status", options[2].GetProperty("currentValue").GetString());
+        Assert.Equal(["hidden", "status", "full"], options[2].GetProperty("options").EnumerateArray().Select(o => o.GetProperty("value").GetString()));
+        JsonElement modes = result.GetProperty("modes");
+        Assert.Equal("ask", modes.GetProperty("currentModeId").GetString());
+        Assert.Equal(["ask", "code"], modes.GetProperty("availableModes").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Fact]
@@ -136,7 +141,7 @@ public sealed class AgentProtocolTests
         await agent.PromptAsync(session, "hi");
 
         JsonElement[] options = [.. response.GetProperty("result").GetProperty("configOptions").EnumerateArray()];
-        Assert.Equal(["high", "status"], options.Select(o => o.GetProperty("currentValue").GetString()));
+        Assert.Equal(["ask", "high", "status"], options.Select(o => o.GetProperty("currentValue").GetString()));
         Assert.Contains("\n\nReasoning: high\n\n", Assert.Single(engine.Prompts), StringComparison.Ordinal);
     }
 

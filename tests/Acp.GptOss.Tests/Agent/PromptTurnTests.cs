@@ -65,13 +65,13 @@ public sealed class PromptTurnTests
     }
 
     [Fact]
-    public async Task A_tool_call_fails_visibly_goes_back_to_the_model_and_the_turn_goes_on()
+    public async Task A_failing_tool_call_is_shown_failed_goes_back_to_the_model_and_the_turn_goes_on()
     {
         var engine = new FakeEngine(
             "<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\":\"a.txt\"}<|call|>",
-            "<|channel|>final<|message|>I cannot read files here.<|return|>");
+            "<|channel|>final<|message|>There is no a.txt.<|return|>");
         await using var agent = new AgentHarness(engine);
-        string session = await agent.NewSessionAsync();
+        string session = await agent.NewSessionAsync(Directory.CreateTempSubdirectory("turn-").FullName);
 
         (JsonElement response, List<JsonElement> notifications) = await agent.PromptAsync(session, "What is in a.txt?");
 
@@ -80,17 +80,16 @@ public sealed class PromptTurnTests
             ["usage_update", "tool_call", "tool_call_update", "agent_message_chunk", "usage_update"],
             Runs(notifications.Select(Updates.Kind)));
         JsonElement call = Assert.Single(Updates.OfKind(notifications, "tool_call"));
-        Assert.Equal(("pending", "functions.read_file", "a.txt"), (call.GetProperty("status").GetString(), call.GetProperty("title").GetString(), call.GetProperty("rawInput").GetProperty("path").GetString()));
-        JsonElement failed = Assert.Single(Updates.OfKind(notifications, "tool_call_update"));
-        Assert.Equal(call.GetProperty("toolCallId").GetString(), failed.GetProperty("toolCallId").GetString());
-        Assert.Equal("failed", failed.GetProperty("status").GetString());
-        Assert.Equal(PromptTurn.NoToolsMessage, failed.GetProperty("content")[0].GetProperty("content").GetProperty("text").GetString());
+        Assert.Equal(("pending", "Read a.txt", "a.txt"), (call.GetProperty("status").GetString(), call.GetProperty("title").GetString(), call.GetProperty("rawInput").GetProperty("path").GetString()));
+        JsonElement[] updates = [.. Updates.OfKind(notifications, "tool_call_update")];
+        Assert.All(updates, u => Assert.Equal(call.GetProperty("toolCallId").GetString(), u.GetProperty("toolCallId").GetString()));
+        Assert.Equal(["in_progress", "failed"], updates.Select(u => u.GetProperty("status").GetString()));
+        Assert.Contains("does not exist", updates[^1].GetProperty("content")[0].GetProperty("content").GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Equal(2, engine.Prompts.Count);
-        Assert.EndsWith(
-            "<|start|>assistant<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\":\"a.txt\"}<|call|>"
-            + "<|start|>functions.read_file to=assistant<|channel|>commentary<|message|>{\"error\":\"no tools are enabled\"}<|end|><|start|>assistant",
-            engine.Prompts[1],
-            StringComparison.Ordinal);
+        Assert.Matches(
+            "<\\|start\\|>assistant<\\|channel\\|>commentary to=functions.read_file <\\|constrain\\|>json<\\|message\\|>\\{\"path\":\"a.txt\"\\}<\\|call\\|>"
+            + "<\\|start\\|>functions.read_file to=assistant<\\|channel\\|>commentary<\\|message\\|>\\{\"error\":\"[^\"]*does not exist[^\"]*\"\\}<\\|end\\|><\\|start\\|>assistant$",
+            engine.Prompts[1]);
         Assert.StartsWith(engine.Prompts[0][..^"<|start|>assistant".Length], engine.Prompts[1], StringComparison.Ordinal);
     }
 

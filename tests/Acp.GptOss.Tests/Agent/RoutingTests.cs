@@ -107,8 +107,8 @@ public sealed class RoutingTests : IDisposable
         await agent.RequestAsync("session/set_config_option", new { sessionId = session, configId = "model", value = "auto" });
         (JsonElement auto, _) = await agent.PromptAsync(session, "hello again");
 
-        JsonElement option = set.GetProperty("result").GetProperty("configOptions").EnumerateArray().First();
-        Assert.Equal("model", option.GetProperty("id").GetString());
+        JsonElement option = set.GetProperty("result").GetProperty("configOptions").EnumerateArray().First(o => o.GetProperty("id").GetString() == "model");
+        Assert.Equal("model", option.GetProperty("category").GetString());
         Assert.Equal("gpt-oss", option.GetProperty("currentValue").GetString());
         Assert.Equal("gpt-oss", Route(chosen).GetProperty("model").GetString());
         Assert.Equal([PromptRouter.UserChoice], Reasons(chosen));

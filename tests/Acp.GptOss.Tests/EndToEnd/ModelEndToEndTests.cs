@@ -72,6 +72,30 @@ public sealed class ModelEndToEndTests
     }
 
     [ModelFact]
+    public async Task A_chain_model_s_read_file_call_reads_the_workspace_file_and_its_text_reaches_the_client()
+    {
+        string workspace = Directory.CreateTempSubdirectory("chain-tools-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(workspace, "notes.txt"), "chain model was here\n");
+        await using AgentHarness agent = Start(
+            TestModels.Chain("<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\":\"notes.txt\"}<|call|>"),
+            "--max-turn-requests", "2");
+        JsonElement session = await agent.NewSessionAsync(workspace, new { });
+
+        (JsonElement response, List<JsonElement> updates, List<JsonElement> requests) = await agent.PromptAnsweringAsync(
+            session.GetProperty("sessionId").GetString()!, "What do my notes say?", _ => throw new InvalidOperationException("a read asks no permission"));
+
+        Assert.Equal("max_turn_requests", Updates.StopReason(response));
+        Assert.Empty(requests);
+        JsonElement[] calls = [.. Updates.OfKind(updates, "tool_call")];
+        Assert.Equal(2, calls.Length);
+        Assert.All(calls, c => Assert.Equal(("read", "Read notes.txt"), (c.GetProperty("kind").GetString(), c.GetProperty("title").GetString())));
+        JsonElement[] done = [.. Updates.OfKind(updates, "tool_call_update").Where(u => u.GetProperty("status").GetString() == "completed")];
+        Assert.Equal(calls.Select(c => c.GetProperty("toolCallId").GetString()), done.Select(u => u.GetProperty("toolCallId").GetString()));
+        Assert.All(done, u => Assert.Contains("chain model was here", u.GetProperty("content")[0].GetProperty("content").GetProperty("text").GetString(), StringComparison.Ordinal));
+        Directory.Delete(workspace, recursive: true);
+    }
+
+    [ModelFact]
     public async Task Cancelling_the_prefill_of_a_long_prompt_answers_cancelled_and_the_next_prompt_is_answered_as_by_a_fresh_agent()
     {
         string model = TestModels.Random;

@@ -184,6 +184,84 @@ internal sealed class AgentHarness : IAsyncDisposable
         return response.GetProperty("result").GetProperty("sessionId").GetString()!;
     }
 
+    /// <summary>Initializes with <paramref name="clientCapabilities"/> and opens a session in <paramref name="cwd"/>; returns the session/new result.</summary>
+    public async Task<JsonElement> NewSessionAsync(string cwd, object clientCapabilities, object[]? mcpServers = null)
+    {
+        await RequestAsync("initialize", new { protocolVersion = 1, clientCapabilities });
+        (JsonElement response, _) = await RequestAsync("session/new", new { cwd, mcpServers = mcpServers ?? [] });
+        return response.GetProperty("result");
+    }
+
+    /// <summary>
+    /// Sends a prompt and plays the client until its response: each request the agent makes (permission, fs,
+    /// terminal) is answered with what <paramref name="answer"/> returns, a result object or a <see cref="ClientError"/>.
+    /// </summary>
+    /// <returns>The response, the session updates before it, and the agent's requests in order.</returns>
+    public async Task<(JsonElement Response, List<JsonElement> Notifications, List<JsonElement> Requests)> PromptAnsweringAsync(
+        string sessionId, string text, Func<JsonElement, object> answer)
+    {
+        int id = await SendPromptAsync(sessionId, text);
+        return await AnswerUntilResponseAsync(id, answer);
+    }
+
+    /// <summary>Plays the client as <see cref="PromptAnsweringAsync"/> does, until the response to request <paramref name="id"/>.</summary>
+    public async Task<(JsonElement Response, List<JsonElement> Notifications, List<JsonElement> Requests)> AnswerUntilResponseAsync(
+        int id, Func<JsonElement, object> answer)
+    {
+        var notifications = new List<JsonElement>();
+        var requests = new List<JsonElement>();
+        while (true)
+        {
+            JsonElement line = await NextAsync();
+            bool hasMethod = line.TryGetProperty("method", out JsonElement method);
+            bool hasId = line.TryGetProperty("id", out JsonElement lineId);
+            if (hasMethod && hasId)
+            {
+                requests.Add(line);
+                await AnswerAsync(line, answer(line));
+            }
+            else if (hasMethod)
+            {
+                if (method.GetString() == "session/update")
+                {
+                    notifications.Add(line);
+                }
+                else
+                {
+                    requests.Add(line);
+                }
+            }
+            else if (hasId && lineId.ValueKind == JsonValueKind.Number && lineId.GetInt32() == id)
+            {
+                return (line, notifications, requests);
+            }
+        }
+    }
+
+    /// <summary>Answers a request the agent sent.</summary>
+    public Task AnswerAsync(JsonElement request, object result)
+    {
+        JsonElement id = request.GetProperty("id");
+        return SendAsync(result is ClientError error
+            ? JsonSerializer.Serialize(new { jsonrpc = "2.0", id, error = new { code = error.Code, message = error.Message } })
+            : JsonSerializer.Serialize(new { jsonrpc = "2.0", id, result }));
+    }
+
+    /// <summary>Waits for the agent's next request to the client (a line with a method and an id), collecting what comes before.</summary>
+    public async Task<JsonElement> NextRequestAsync(List<JsonElement>? before = null)
+    {
+        while (true)
+        {
+            JsonElement line = await NextAsync();
+            if (line.TryGetProperty("method", out _) && line.TryGetProperty("id", out _))
+            {
+                return line;
+            }
+
+            before?.Add(line);
+        }
+    }
+
     public Task<(JsonElement Response, List<JsonElement> Notifications)> PromptAsync(string sessionId, string text) =>
         RequestAsync("session/prompt", new { sessionId, prompt = new[] { new { type = "text", text } } });
 
@@ -273,6 +351,9 @@ internal sealed class AgentHarness : IAsyncDisposable
         _errorLines.Writer.Complete();
     }
 }
+
+/// <summary>An error answer to one of the agent's requests.</summary>
+internal sealed record ClientError(int Code, string Message);
 
 /// <summary>Reading session updates.</summary>
 internal static class Updates
