@@ -37,6 +37,11 @@ internal static class RelayCommand
             Description = "The largest message a client may send; a larger one closes its connection (1009).",
             DefaultValueFactory = _ => new WebSocketTransportOptions().MaxMessageBytes,
         };
+        var localTools = new Option<bool>("--local-tools")
+        {
+            Description = "Let the model read, edit and run commands on this machine for clients that offer no files or terminals of their own "
+                + "(the chat page, say); off by default, since such a client's session may name any folder here.",
+        };
 
         var command = new Command("relay", "Serve ACP over WebSockets on /acp (a token is required), with a chat page at / and /health.");
         command.Options.Add(listen);
@@ -44,6 +49,7 @@ internal static class RelayCommand
         command.Options.Add(allowOrigin);
         command.Options.Add(idleMinutes);
         command.Options.Add(maxMessageBytes);
+        command.Options.Add(localTools);
         var agent = new AgentCommandLine();
         agent.AddTo(command, withEngine: true);
         command.SetAction(async (result, cancellationToken) =>
@@ -83,7 +89,7 @@ internal static class RelayCommand
             }
 
             // Exactly as the stdio agent makes them: one set of engines, shared by every connection.
-            AgentOptions? options = agent.ReadOptions(result, out error);
+            AgentOptions? options = agent.ReadOptions(result, out error) is { } read ? read with { LocalTools = result.GetValue(localTools) } : null;
             AgentEngines? engines = options is null ? null : agent.CreateEngines(result, loggers(), out error);
             if (engines is null)
             {

@@ -93,12 +93,12 @@ public sealed partial class RelayPageTests : IAsyncLifetime
     }
 
     // The relay made the token on its first start, in the config folder the tests point it at.
-    private static string RelayToken() =>
+    internal static string RelayToken() =>
         Environment.GetEnvironmentVariable("ACP_GPTOSS_RELAY_TOKEN")
         ?? File.ReadAllText(Path.Combine(TestEnvironment.Root, "config", "acp-gptoss", "relay-token")).Trim();
 
     [GeneratedRegex(@"Relay listening on (?<url>http://\S+?)/?$")]
-    private static partial Regex ListeningLine();
+    internal static partial Regex ListeningLine();
 }
 
 /// <summary>A fact that needs Chromium (Debian's <c>chromium</c> package); skipped, with the reason, without it.</summary>
