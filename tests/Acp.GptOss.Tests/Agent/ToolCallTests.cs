@@ -367,7 +367,7 @@ public sealed class ToolCallTests : IDisposable
 
             Assert.Equal("cancelled", Updates.StopReason(response));
             Assert.Equal("failed", Status(Updates.OfKind(after, "tool_call_update").Last()));
-            await WaitUntilAsync(() => !Directory.Exists($"/proc/{pid}"));
+            Assert.True(await ProcessState.IsGoneAsync(pid, AgentHarness.Timeout), $"the command's shell (pid {pid}) still runs after the cancel");
             Assert.False(File.Exists(Path.Combine(_workspace, "late.txt")));
         }
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Acp.GptOss.Tools;
+using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Tools;
 
@@ -75,7 +76,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("killed", result.GetProperty("note").GetString(), StringComparison.Ordinal);
         Assert.Equal("started\n", result.GetProperty("output").GetString());
         int pid = int.Parse(await File.ReadAllTextAsync(pidFile), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(await IsGoneAsync(pid), $"sleep (pid {pid}) still runs after the timeout");
+        Assert.True(await ProcessState.IsGoneAsync(pid, s_processGoneDeadline), $"sleep (pid {pid}) still runs after the timeout");
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public sealed class RunCommandTests : IDisposable
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        Assert.True(await IsGoneAsync(pid), $"sleep (pid {pid}) still runs after cancellation");
+        Assert.True(await ProcessState.IsGoneAsync(pid, s_processGoneDeadline), $"sleep (pid {pid}) still runs after cancellation");
     }
 
     [Fact]
@@ -121,37 +122,5 @@ public sealed class RunCommandTests : IDisposable
         }
 
         return int.Parse(await File.ReadAllTextAsync(pidFile, deadline.Token), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>
-    /// True once the process no longer runs: gone from /proc, or a zombie (dead, waiting for whoever adopted it to
-    /// reap it). SIGKILL is delivered asynchronously, so this polls, up to a deadline only a failed kill reaches.
-    /// </summary>
-    private static async Task<bool> IsGoneAsync(int pid)
-    {
-        DateTime deadline = DateTime.UtcNow + s_processGoneDeadline;
-        while (DateTime.UtcNow < deadline)
-        {
-            string? stat = null;
-            try
-            {
-                stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or IOException)
-            {
-                return true;
-            }
-
-            // Field 3, after the parenthesised command name, is the state.
-            string state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            if (state is "Z" or "X")
-            {
-                return true;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return false;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Acp.GptOss.Tools.Mcp;
 using Acp.Protocol;
 using Microsoft.Extensions.Logging;
+using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Tools.Mcp;
 
@@ -241,7 +242,7 @@ public sealed class McpToolboxTests : IDisposable
         Assert.Empty(functions);
         Assert.Contains(_loggers.Warnings, w => w.Message.Contains("silent", StringComparison.Ordinal) && w.Message.Contains("within 5 s", StringComparison.Ordinal));
         int pid = await ReadPidAsync(pidFile);
-        Assert.True(await IsGoneAsync(pid), $"the server (pid {pid}) still runs after its connect timed out");
+        Assert.True(await ProcessState.IsGoneAsync(pid, s_deadline), $"the server (pid {pid}) still runs after its connect timed out");
     }
 
     [NodeFact]
@@ -281,12 +282,12 @@ public sealed class McpToolboxTests : IDisposable
         McpToolbox box = Start(McpTestServer.Stdio("tests"));
         IReadOnlyList<McpFunction> functions = await box.GetFunctionsAsync(CancellationToken.None).WaitAsync(s_deadline);
         int pid = int.Parse((await box.CallAsync(Single(functions, "tests__pid"), Json("{}"), CancellationToken.None)).Text, CultureInfo.InvariantCulture);
-        Assert.False(await IsGoneAsync(pid, TimeSpan.Zero));
+        Assert.False(await ProcessState.IsGoneAsync(pid, TimeSpan.Zero));
 
         await box.DisposeAsync().AsTask().WaitAsync(s_deadline);
         await box.DisposeAsync().AsTask().WaitAsync(s_deadline);
 
-        Assert.True(await IsGoneAsync(pid), $"the server (pid {pid}) still runs after DisposeAsync");
+        Assert.True(await ProcessState.IsGoneAsync(pid, s_deadline), $"the server (pid {pid}) still runs after DisposeAsync");
         McpCallResult after = await box.CallAsync(Single(functions, "tests__echo"), Json("""{"text":"x"}"""), CancellationToken.None);
         Assert.True(after.IsError);
     }
@@ -300,7 +301,7 @@ public sealed class McpToolboxTests : IDisposable
 
         await box.DisposeAsync().AsTask().WaitAsync(s_deadline);
 
-        Assert.True(await IsGoneAsync(pid), $"the server (pid {pid}) still runs after DisposeAsync");
+        Assert.True(await ProcessState.IsGoneAsync(pid, s_deadline), $"the server (pid {pid}) still runs after DisposeAsync");
         Assert.Empty(await box.GetFunctionsAsync(CancellationToken.None).WaitAsync(s_deadline));
         Assert.Empty(_loggers.Warnings);
     }
@@ -366,37 +367,5 @@ public sealed class McpToolboxTests : IDisposable
     {
         await PollAsync(() => Task.FromResult(File.Exists(pidFile)));
         return int.Parse(await File.ReadAllTextAsync(pidFile), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>True once the process no longer runs (gone from /proc, or a zombie), polled up to a deadline.</summary>
-    private static async Task<bool> IsGoneAsync(int pid, TimeSpan? within = null)
-    {
-        DateTime deadline = DateTime.UtcNow + (within ?? s_deadline);
-        while (true)
-        {
-            string stat;
-            try
-            {
-                stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or IOException)
-            {
-                return true;
-            }
-
-            // Field 3, after the parenthesised command name, is the state.
-            string state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            if (state is "Z" or "X")
-            {
-                return true;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
-        }
     }
 }
