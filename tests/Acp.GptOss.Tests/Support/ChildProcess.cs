@@ -62,6 +62,14 @@ internal sealed class ChildProcess : IAsyncDisposable
         return await process.WaitAsync();
     }
 
+    /// <summary>Runs a process to its end with its input left open (a pseudo-terminal under <c>script</c> ends with its input).</summary>
+    public static async Task<ProcessResult> RunWithOpenInputAsync(
+        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
+    {
+        await using ChildProcess process = Start(fileName, arguments, workingDirectory, environment);
+        return await process.WaitAsync();
+    }
+
     /// <summary>Waits for a line of stdout that satisfies <paramref name="match"/>.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match)
     {
