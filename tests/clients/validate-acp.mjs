@@ -3,7 +3,8 @@
 //
 // Requests are checked by method, responses by the method of the request they answer (seen earlier in the
 // stream), notifications by method. --assume-response METHOD: a response to a request not in the stream
-// answers METHOD (for a recording of one side only). Prints one line per problem and a summary; exits 1 if any.
+// answers METHOD (for a recording of one side only). An id open in both directions (each side numbers its own
+// requests) is answered latest first. Prints one line per problem and a summary; exits 1 if any.
 import { createInterface } from "node:readline";
 import * as acp from "./node_modules/@agentclientprotocol/sdk/dist/v1/schema/zod.gen.js";
 
@@ -21,6 +22,11 @@ const requests = {
   "session/request_permission": [acp.zRequestPermissionRequest, acp.zRequestPermissionResponse],
   "fs/read_text_file": [acp.zReadTextFileRequest, acp.zReadTextFileResponse],
   "fs/write_text_file": [acp.zWriteTextFileRequest, acp.zWriteTextFileResponse],
+  "terminal/create": [acp.zCreateTerminalRequest, acp.zCreateTerminalResponse],
+  "terminal/output": [acp.zTerminalOutputRequest, acp.zTerminalOutputResponse],
+  "terminal/wait_for_exit": [acp.zWaitForTerminalExitRequest, acp.zWaitForTerminalExitResponse],
+  "terminal/kill": [acp.zKillTerminalRequest, acp.zKillTerminalResponse],
+  "terminal/release": [acp.zReleaseTerminalRequest, acp.zReleaseTerminalResponse],
 };
 const notifications = {
   "session/update": acp.zSessionNotification,
@@ -68,7 +74,9 @@ for await (const text of createInterface({ input: process.stdin, crlfDelay: Infi
     } else {
       check(line, `${message.method} params`, schemas[0], message.params);
     }
-    pending.set(JSON.stringify(message.id), message.method);
+    // Both sides number their own requests, so one id may be open in each direction: an answer goes to the latest.
+    const key = JSON.stringify(message.id);
+    pending.set(key, [...(pending.get(key) ?? []), message.method]);
   } else if (typeof message.method === "string") {
     const schema = notifications[message.method];
     if (schema === undefined) {
@@ -78,8 +86,9 @@ for await (const text of createInterface({ input: process.stdin, crlfDelay: Infi
     }
   } else if ("result" in message || "error" in message) {
     const key = JSON.stringify(message.id);
-    const method = pending.get(key) ?? assumed;
-    pending.delete(key);
+    const open = pending.get(key) ?? [];
+    const method = open.pop() ?? assumed;
+    if (open.length === 0) pending.delete(key);
     if ("error" in message) {
       check(line, `error answering ${method}`, acp.zError, message.error);
     } else if (method === undefined || requests[method] === undefined) {

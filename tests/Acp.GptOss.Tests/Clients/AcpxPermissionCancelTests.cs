@@ -10,29 +10,22 @@ public sealed class AcpxPermissionCancelTests : IDisposable
 {
     private const string Script = "/usr/bin/script";
 
-    private readonly string _home = Directory.CreateTempSubdirectory("acpx-home-").FullName;
-    private readonly string _workspace = Directory.CreateTempSubdirectory("acpx-work-").FullName;
+    private readonly Acpx _acpx = new();
 
-    public void Dispose()
-    {
-        Directory.Delete(_home, recursive: true);
-        Directory.Delete(_workspace, recursive: true);
-    }
+    public void Dispose() => _acpx.Dispose();
 
     [ClientsFact]
     public async Task Cancel_while_acpx_asks_the_user_fails_the_call_ends_the_turn_cancelled_and_the_command_never_runs()
     {
         Assert.True(File.Exists(Script), $"{Script} (util-linux) is needed to give acpx a terminal");
-        string folder = Path.Combine(_workspace, "script");
-        Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, "1.txt"),
-            "<|channel|>commentary to=functions.run_command <|constrain|>json<|message|>{\"command\":\"touch never.txt\"}<|call|>");
-        await File.WriteAllTextAsync(Path.Combine(folder, "2.txt"), "<|channel|>final<|message|>Not reached.<|return|>");
-        string agent = $"dotnet {Repository.Agent} --engine script --script {folder}";
+        string agent = Acpx.Agent(_acpx.Script(
+            "script",
+            "<|channel|>commentary to=functions.run_command <|constrain|>json<|message|>{\"command\":\"touch never.txt\"}<|call|>",
+            "<|channel|>final<|message|>Not reached.<|return|>"));
         // Long enough for the question to be asked whatever the machine: the order is checked below.
         string acpx = $"node {Quote(Repository.Acpx)} --agent {Quote(agent)} --ttl 2 --timeout 10 exec 'touch it'";
 
-        ProcessResult result = await ChildProcess.RunWithOpenInputAsync(Script, ["-qfc", acpx, "/dev/null"], _workspace, new Dictionary<string, string> { ["HOME"] = _home });
+        ProcessResult result = await ChildProcess.RunWithOpenInputAsync(Script, ["-qfc", acpx, "/dev/null"], _acpx.Workspace, _acpx.Environment());
 
         string output = result.Output.Replace("\r", "", StringComparison.Ordinal);
         int asked = output.IndexOf("[permission] Allow touch never.txt", StringComparison.Ordinal);
@@ -40,7 +33,7 @@ public sealed class AcpxPermissionCancelTests : IDisposable
         int done = output.IndexOf("[done] cancelled", StringComparison.Ordinal);
         Assert.True(asked >= 0 && failed > asked && done > failed, output);
         Assert.DoesNotContain("Not reached.", output, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(_workspace, "never.txt")));
+        Assert.False(File.Exists(Path.Combine(_acpx.Workspace, "never.txt")));
     }
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

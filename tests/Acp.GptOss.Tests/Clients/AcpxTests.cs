@@ -7,8 +7,7 @@ public sealed class AcpxTests : IDisposable
 {
     private const string Secret = "SECRET-ANALYSIS-7f3a";
 
-    private readonly string _home = Directory.CreateTempSubdirectory("acpx-home-").FullName;
-    private readonly string _workspace = Directory.CreateTempSubdirectory("acpx-work-").FullName;
+    private readonly Acpx _acpx = new();
 
     [ClientsFact]
     public async Task Exec_prints_the_scripted_answer_and_end_turn()
@@ -44,7 +43,7 @@ public sealed class AcpxTests : IDisposable
     [ClientsFact]
     public async Task Cancel_ends_a_slow_turn_cancelled_and_the_next_prompt_works()
     {
-        string folder = Path.Combine(_workspace, "script");
+        string folder = Path.Combine(_acpx.Workspace, "script");
         Directory.CreateDirectory(folder);
         await File.WriteAllTextAsync(Path.Combine(folder, "1.txt"),
             $"<|channel|>analysis<|message|>{Secret}<|end|><|start|>assistant<|channel|>final<|message|>{string.Concat(Enumerable.Repeat("word ", 200))}<|return|>");
@@ -75,7 +74,7 @@ public sealed class AcpxTests : IDisposable
     public async Task Set_reasoning_effort_changes_the_rendered_system_message()
     {
         string script = Script("answer.txt", "<|channel|>final<|message|>ok<|return|>");
-        string log = Path.Combine(_workspace, "prompts.log");
+        string log = Path.Combine(_acpx.Workspace, "prompts.log");
         string agent = Agent(script, "--prompt-log", log);
 
         ProcessResult created = await AcpxAsync(agent, "sessions", "new");
@@ -95,29 +94,13 @@ public sealed class AcpxTests : IDisposable
         Assert.Contains("\n\nReasoning: high\n\n", prompts[1], StringComparison.Ordinal);
     }
 
-    public void Dispose()
-    {
-        Directory.Delete(_home, recursive: true);
-        Directory.Delete(_workspace, recursive: true);
-    }
+    public void Dispose() => _acpx.Dispose();
 
-    private string Script(string name, string completion)
-    {
-        string path = Path.Combine(_workspace, name);
-        File.WriteAllText(path, completion);
-        return path;
-    }
+    private string Script(string name, string completion) => _acpx.Script(name, completion);
 
-    private static string Agent(string script, params string[] options) =>
-        string.Join(' ', ["dotnet", Repository.Agent, "--engine", "script", "--script", script, .. options]);
+    private static string Agent(string script, params string[] options) => Acpx.Agent(script, options);
 
-    private Task<ProcessResult> AcpxAsync(string agent, params string[] args) =>
-        ChildProcess.RunAsync("node", Arguments(agent, args), _workspace, Environment());
+    private Task<ProcessResult> AcpxAsync(string agent, params string[] args) => _acpx.RunAsync(agent, args);
 
-    private ChildProcess StartAcpx(string agent, params string[] args) => ChildProcess.Start("node", Arguments(agent, args), _workspace, Environment());
-
-    // A short queue-owner lifetime, so that acpx's background process does not outlive the test.
-    private static string[] Arguments(string agent, string[] args) => [Repository.Acpx, "--agent", agent, "--ttl", "2", .. args];
-
-    private Dictionary<string, string> Environment() => new() { ["HOME"] = _home };
+    private ChildProcess StartAcpx(string agent, params string[] args) => _acpx.Start(agent, args);
 }
