@@ -11,8 +11,9 @@ namespace Acp.GptOss.Cli;
 
 /// <summary>
 /// <c>acp-gptoss replay COMPLETION</c>: one prompt turn against the scripted engine, driven by a built-in client that
-/// advertises no capabilities, with local tools off (a tool call fails the same way everywhere); prints every message the agent writes for that turn (its updates, then the prompt
-/// response), one per line. The golden-test harness: recorded model output in, exact ACP messages out.
+/// advertises no capabilities, with local tools off (a tool call fails the same way on every machine); prints every
+/// message the agent writes for that turn (its updates, then the prompt response), one per line. The golden-test
+/// harness: recorded model output in, exact ACP messages out.
 /// </summary>
 internal static class ReplayCommand
 {
