@@ -395,6 +395,34 @@ public sealed class ToolCallTests : IDisposable
     }
 
     [Fact]
+    public async Task Additional_directories_widen_the_workspace_and_nothing_else_does()
+    {
+        string other = Directory.CreateTempSubdirectory("tools-other-").FullName;
+        string outside = Directory.CreateTempSubdirectory("tools-outside-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(other, "shared.txt"), "shared text");
+        await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "secret text");
+        var engine = new FakeEngine(
+            Call("read_file", $$"""{"path":"{{Path.Combine(other, "shared.txt")}}"}"""),
+            Call("read_file", $$"""{"path":"{{Path.Combine(outside, "secret.txt")}}"}"""),
+            Answer);
+        await using var agent = new AgentHarness(engine);
+        await agent.RequestAsync("initialize", new { protocolVersion = 1, clientCapabilities = new { } });
+        (JsonElement relative, _) = await agent.RequestAsync("session/new", new { cwd = _workspace, mcpServers = Array.Empty<object>(), additionalDirectories = new[] { "relative/dir" } });
+        (JsonElement created, _) = await agent.RequestAsync("session/new", new { cwd = _workspace, mcpServers = Array.Empty<object>(), additionalDirectories = new[] { other } });
+
+        (JsonElement response, List<JsonElement> updates, _) = await agent.PromptAnsweringAsync(
+            created.GetProperty("result").GetProperty("sessionId").GetString()!, "read both", _ => Allow());
+
+        Assert.Equal(JsonRpcErrorCodes.InvalidParams, Updates.ErrorCode(relative));
+        Assert.Equal("end_turn", Updates.StopReason(response));
+        Assert.Equal(["pending", "in_progress", "completed", "pending", "failed"], Statuses(updates));
+        Assert.Contains("<|message|>shared text<|end|>", engine.Prompts[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("secret text", string.Concat(engine.Prompts), StringComparison.Ordinal);
+        Directory.Delete(other, recursive: true);
+        Directory.Delete(outside, recursive: true);
+    }
+
+    [Fact]
     public async Task A_command_past_its_timeout_is_killed_and_reported()
     {
         var engine = new FakeEngine(Call("run_command", """{"command":"sleep 30","timeout_seconds":1}"""), Answer);
