@@ -86,7 +86,7 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
 
         // The servers start now, in the background; the first turn waits for them.
         var tools = new SessionTools(
-            id, roots, client, _clientCapabilities, McpToolbox.Start(request.McpServers, request.Cwd, loggers),
+            id, roots, client, _clientCapabilities, McpToolbox.Start(AllowedServers(id, request.McpServers), request.Cwd, loggers),
             options.MaxCommandTimeout, options.LocalTools);
         var session = new AgentSession(id, request.Cwd, options.DefaultSettings with { HasFastModel = engines.Fast is not null }, engines.GptOss, tools);
         if (!_sessions.TryAdd(session.Id, session))
@@ -100,6 +100,26 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             Modes = session.Settings.ToModeState(),
             ConfigOptions = session.Settings.ToConfigOptions(),
         });
+    }
+
+    // A stdio server is a command run on this machine: where tools may not act locally (a relay's remote clients),
+    // neither may they start one.
+    private List<McpServer> AllowedServers(string sessionId, IReadOnlyList<McpServer> servers)
+    {
+        var allowed = new List<McpServer>(servers.Count);
+        foreach (McpServer server in servers)
+        {
+            if (server.Type is null && !options.LocalTools)
+            {
+                LogStdioServerRefused(_logger, sessionId, server.Name);
+            }
+            else
+            {
+                allowed.Add(server);
+            }
+        }
+
+        return allowed;
     }
 
     public async ValueTask<PromptResponse> PromptAsync(PromptRequest request, MessageContext context, CancellationToken cancellationToken)
@@ -240,6 +260,9 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Initialized by {Client} {ClientVersion} (asked for protocol version {Version}); engine: {Engine}")]
     private static partial void LogInitialize(ILogger logger, string client, string clientVersion, int version, string engine);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the stdio MCP server {Server} is not started: local tools are off (relay: --local-tools)")]
+    private static partial void LogStdioServerRefused(ILogger logger, string sessionId, string server);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: mode = {Mode}")]
     private static partial void LogModeChanged(ILogger logger, string sessionId, string mode);

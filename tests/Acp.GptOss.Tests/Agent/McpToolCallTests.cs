@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Acp.GptOss.Agent;
 using Acp.GptOss.Tests.Support;
 using Acp.GptOss.Tests.Tools.Mcp;
 
@@ -51,6 +52,22 @@ public sealed class McpToolCallTests : IDisposable
 
         // The agent ended with its input: the server went with it.
         Assert.True(await ProcessState.IsGoneAsync(pid, AgentHarness.Timeout), $"the MCP server (pid {pid}) still runs after the agent ended");
+    }
+
+    [NodeFact]
+    public async Task With_local_tools_off_no_stdio_server_is_started()
+    {
+        var engine = new FakeEngine("<|channel|>final<|message|>Fine.<|return|>");
+        await using (var agent = new AgentHarness(engine, new AgentOptions { LocalTools = false }))
+        {
+            JsonElement session = await agent.NewSessionAsync(_workspace, new { }, Servers());
+            (JsonElement response, _) = await agent.PromptAsync(session.GetProperty("sessionId").GetString()!, "hi");
+
+            Assert.Equal("end_turn", Updates.StopReason(response));
+            Assert.DoesNotContain("tests__", engine.Prompts[0], StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(PidFile), "the stdio server was started");
     }
 
     [NodeFact]
