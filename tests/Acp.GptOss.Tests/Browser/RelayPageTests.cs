@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-using Acp.GptOss.Tests.Support;
 using Microsoft.Playwright;
 
 namespace Acp.GptOss.Tests.Browser;
@@ -8,15 +6,13 @@ namespace Acp.GptOss.Tests.Browser;
 /// The relay's own page in headless Chromium (Debian's, driven by Playwright): it authenticates, chats over ACP on
 /// the WebSocket with the answer streaming in, hides reasoning, shows the model status, and cancels a slow turn.
 /// </summary>
-public sealed partial class RelayPageTests : IAsyncLifetime
+public sealed class RelayPageTests : IAsyncLifetime
 {
     private const string Answer = "Hello from the relay page.";
     private readonly string _scripts = Path.Combine(Path.GetTempPath(), $"acp-gptoss-page-{Guid.NewGuid():N}");
-    private AgentHarness _relay = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private IPage _page = null!;
-    private string _url = null!;
+    private RelayBrowser _relay = null!;
+
+    private IPage Page => _relay.Page;
 
     public async Task InitializeAsync()
     {
@@ -26,27 +22,11 @@ public sealed partial class RelayPageTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_scripts, "1.txt"),
             $"<|channel|>analysis<|message|>SECRET reasoning.<|end|><|start|>assistant<|channel|>final<|message|>{Answer}<|return|>");
         await File.WriteAllTextAsync(Path.Combine(_scripts, "2.txt"), $"<|channel|>final<|message|>Once upon a time {story}<|return|>");
-        _relay = AgentHarness.StartProcess("relay", "--listen", "127.0.0.1:0", "--engine", "script", "--script", _scripts, "--token-delay-ms", "20");
-        string listening = await _relay.WaitForErrorLineAsync(ListeningLine().IsMatch);
-        _url = ListeningLine().Match(listening).Groups["url"].Value;
-
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.Executable,
-            Headless = true,
-            // Root in a container has no user namespaces for Chromium's sandbox.
-            Args = ["--no-sandbox"],
-        });
-        _page = await _browser.NewPageAsync();
-        _page.SetDefaultTimeout((float)AgentHarness.Timeout.TotalMilliseconds);
+        _relay = await RelayBrowser.StartAsync("--engine", "script", "--script", _scripts, "--token-delay-ms", "20");
     }
 
     public async Task DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        _relay.Kill();
         await _relay.DisposeAsync();
         Directory.Delete(_scripts, recursive: true);
     }
@@ -54,51 +34,43 @@ public sealed partial class RelayPageTests : IAsyncLifetime
     [ChromiumFact]
     public async Task The_page_authenticates_chats_with_the_answer_streaming_in_and_cancels_a_slow_turn()
     {
-        await _page.GotoAsync(_url);
-        await _page.FillAsync("#token", RelayToken());
-        await _page.ClickAsync("#connect");
-        await Assertions.Expect(_page.Locator("#connection")).ToHaveTextAsync("connected");
-        await Assertions.Expect(_page.Locator("#banner")).ToContainTextAsync("ready");
+        await Page.GotoAsync(_relay.Url);
+        await Page.FillAsync("#token", RelayBrowser.Token);
+        await Page.ClickAsync("#connect");
+        await Assertions.Expect(Page.Locator("#connection")).ToHaveTextAsync("connected");
+        await Assertions.Expect(Page.Locator("#banner")).ToContainTextAsync("ready");
 
-        await _page.FillAsync("#prompt", "Say hello.");
-        await _page.ClickAsync("#send");
-        await Assertions.Expect(_page.Locator(".stop").Nth(0)).ToHaveTextAsync("end_turn");
-        string answer = await _page.Locator(".message.agent").Nth(0).TextContentAsync() ?? "";
+        await Page.FillAsync("#prompt", "Say hello.");
+        await Page.ClickAsync("#send");
+        await Assertions.Expect(Page.Locator(".stop").Nth(0)).ToHaveTextAsync("end_turn");
+        string answer = await Page.Locator(".message.agent").Nth(0).TextContentAsync() ?? "";
 
-        await _page.FillAsync("#prompt", "Tell me a long story.");
-        await _page.ClickAsync("#send");
+        await Page.FillAsync("#prompt", "Tell me a long story.");
+        await Page.ClickAsync("#send");
         // Cancel once the story has begun streaming.
-        await Assertions.Expect(_page.Locator(".message.agent").Nth(1)).ToContainTextAsync("Once upon a time");
-        await _page.ClickAsync("#cancel");
-        await Assertions.Expect(_page.Locator(".stop").Nth(1)).ToHaveTextAsync("cancelled");
-        string story = await _page.Locator(".message.agent").Nth(1).TextContentAsync() ?? "";
-        string page = await _page.ContentAsync();
+        await Assertions.Expect(Page.Locator(".message.agent").Nth(1)).ToContainTextAsync("Once upon a time");
+        await Page.ClickAsync("#cancel");
+        await Assertions.Expect(Page.Locator(".stop").Nth(1)).ToHaveTextAsync("cancelled");
+        string story = await Page.Locator(".message.agent").Nth(1).TextContentAsync() ?? "";
+        string page = await Page.ContentAsync();
 
         Assert.Equal(Answer, answer);
         Assert.StartsWith("Once upon a time", story, StringComparison.Ordinal);
         Assert.True(story.Length < 200 * 9, "the story stopped before its end");
         Assert.DoesNotContain("SECRET", page, StringComparison.Ordinal);
-        Assert.True(await _page.Locator("#prompt").IsEnabledAsync(), "the page is ready for the next prompt");
+        Assert.True(await Page.Locator("#prompt").IsEnabledAsync(), "the page is ready for the next prompt");
     }
 
     [ChromiumFact]
     public async Task A_wrong_token_is_refused_and_the_page_says_it_is_disconnected()
     {
-        await _page.GotoAsync(_url);
-        await _page.FillAsync("#token", "not-the-token");
-        await _page.ClickAsync("#connect");
+        await Page.GotoAsync(_relay.Url);
+        await Page.FillAsync("#token", "not-the-token");
+        await Page.ClickAsync("#connect");
 
-        await Assertions.Expect(_page.Locator("#connection")).ToContainTextAsync("disconnected");
-        Assert.True(await _page.Locator("#prompt").IsDisabledAsync());
+        await Assertions.Expect(Page.Locator("#connection")).ToContainTextAsync("disconnected");
+        Assert.True(await Page.Locator("#prompt").IsDisabledAsync());
     }
-
-    // The relay made the token on its first start, in the config folder the tests point it at.
-    internal static string RelayToken() =>
-        Environment.GetEnvironmentVariable("ACP_GPTOSS_RELAY_TOKEN")
-        ?? File.ReadAllText(Path.Combine(TestEnvironment.Root, "config", "acp-gptoss", "relay-token")).Trim();
-
-    [GeneratedRegex(@"Relay listening on (?<url>http://\S+?)/?$")]
-    internal static partial Regex ListeningLine();
 }
 
 /// <summary>A fact that needs Chromium (Debian's <c>chromium</c> package); skipped, with the reason, without it.</summary>
