@@ -76,6 +76,13 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
             Start(id, tool.Name, tool.Name, ToolKind.Other, RawInput(call.Arguments));
             return Cancelled(id, tool);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A malformed answer from the client, say.
+            LogUnexpected(logger, session.Id, tool.Name, ex);
+            Start(id, tool.Name, tool.Name, ToolKind.Other, RawInput(call.Arguments));
+            return Failed(id, tool, $"{tool.Name} failed unexpectedly: {ex.Message}");
+        }
 
         Send(new ToolCallStart(id, prepared.Title)
         {
@@ -119,6 +126,12 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return Cancelled(id, tool);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A malformed answer from the client or a tool's own bug still ends the call, visibly, and the turn goes on.
+            LogUnexpected(logger, session.Id, tool.Name, ex);
+            return Failed(id, tool, $"{tool.Name} failed unexpectedly: {ex.Message}");
         }
     }
 
@@ -248,6 +261,9 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: {Tool} ran (tool reported an error: {IsError})")]
     private static partial void LogRan(ILogger logger, string sessionId, string tool, bool isError);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: {Tool} threw")]
+    private static partial void LogUnexpected(ILogger logger, string sessionId, string tool, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the permission request failed, so the call is not allowed: {Reason}")]
     private static partial void LogPermissionFailed(ILogger logger, string sessionId, string reason);

@@ -261,6 +261,25 @@ public sealed class ToolCallTests : IDisposable
     }
 
     [Theory]
+    [InlineData("read_file", """{"path":"h.txt"}""")]
+    [InlineData("edit_file", """{"path":"h.txt","old_text":"a","new_text":"b"}""")]
+    public async Task A_malformed_client_answer_fails_the_call_and_the_turn_goes_on(string name, string arguments)
+    {
+        var engine = new FakeEngine(Call(name, arguments), Answer);
+        (AgentHarness agent, string session) = await StartAsync(engine, s_editorCapabilities);
+        await using (agent)
+        {
+            (JsonElement response, List<JsonElement> updates, _) = await agent.PromptAnsweringAsync(session, "go", _ => new { content = 5 });
+            (JsonElement next, _) = await agent.PromptAsync(session, "still there?");
+
+            Assert.Equal("end_turn", Updates.StopReason(response));
+            Assert.Equal("failed", Status(Updates.OfKind(updates, "tool_call_update").Last()));
+            Assert.Contains($"{name} failed unexpectedly", engine.Prompts[1], StringComparison.Ordinal);
+            Assert.Equal("end_turn", Updates.StopReason(next));
+        }
+    }
+
+    [Theory]
     [InlineData("functions.", "list_files", "functions.list_files")]
     [InlineData("", "list_files", "functions.list_files")]
     [InlineData("functions.", "list_filesjson", "functions.list_files")]
