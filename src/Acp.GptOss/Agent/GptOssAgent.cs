@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 using System.Text.Json;
+using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
 using Acp.GptOss.Tools;
@@ -23,10 +23,6 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
     private readonly ModelExtensions _extensions = new(engines);
     private IDisposable? _telemetry;
     private ClientCapabilities? _clientCapabilities;
-
-    /// <summary>The version clients see in <c>agentInfo</c>.</summary>
-    public static string Version { get; } =
-        (typeof(GptOssAgent).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
     public ValueTask<InitializeResponse> InitializeAsync(InitializeRequest request, CancellationToken cancellationToken)
     {
@@ -55,7 +51,7 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
                 Meta = ModelExtensions.Capabilities,
             },
             [],
-            new Implementation("acp-gptoss", Version) { Title = "GPT-OSS (local)" }));
+            new Implementation("acp-gptoss", AppVersion.Current) { Title = "GPT-OSS (local)" }));
     }
 
     public ValueTask<NewSessionResponse> NewSessionAsync(NewSessionRequest request, CancellationToken cancellationToken)

@@ -57,8 +57,7 @@ internal static class PromptText
 
         if (resource.Text is { } text)
         {
-            // A fence longer than any backtick run inside, so the contents cannot close it.
-            string fence = new('`', Math.Max(3, LongestRun(text, '`') + 1));
+            string fence = FenceFor(text);
             attachments.Append(":\n").Append(fence).Append('\n').Append(text);
             if (!text.EndsWith('\n'))
             {
@@ -78,6 +77,9 @@ internal static class PromptText
         int slash = uri.TrimEnd('/').LastIndexOf('/');
         return slash >= 0 ? uri[(slash + 1)..].TrimEnd('/') : uri;
     }
+
+    /// <summary>A Markdown fence longer than any backtick run in <paramref name="text"/>, so that the text cannot close it.</summary>
+    public static string FenceFor(string text) => new('`', Math.Max(3, LongestRun(text, '`') + 1));
 
     private static int LongestRun(string text, char c)
     {

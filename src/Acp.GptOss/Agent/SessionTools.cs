@@ -451,18 +451,9 @@ internal sealed class SessionTools : IAsyncDisposable
 
     public static ToolCallContent Text(string text) => new ToolCallContentBlock(new TextContent(text));
 
-    // A fence longer than any run of backticks in the text, so that the text cannot close it.
     private static string Fenced(string text)
     {
-        int longest = 0;
-        int run = 0;
-        foreach (char c in text)
-        {
-            run = c == '`' ? run + 1 : 0;
-            longest = Math.Max(longest, run);
-        }
-
-        string fence = new('`', Math.Max(3, longest + 1));
+        string fence = PromptText.FenceFor(text);
         return $"{fence}\n{text.TrimEnd('\n')}\n{fence}";
     }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Models;
@@ -20,7 +19,7 @@ internal static class DoctorCommand
         {
             var report = new StringBuilder();
             int exitCode = ExitCodes.Success;
-            report.AppendLine(CultureInfo.InvariantCulture, $"acp-gptoss {GptOssAgent.Version}");
+            report.AppendLine(CultureInfo.InvariantCulture, $"acp-gptoss {AppVersion.Current}");
             try
             {
                 LlamaBackend backend = LlamaInferenceEngine.InitializeBackend(loggers().CreateLogger("Doctor"), nativeDirectory: null);

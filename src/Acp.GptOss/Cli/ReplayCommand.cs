@@ -69,7 +69,7 @@ internal static class ReplayCommand
         try
         {
             await client.RequestAsync(
-                AcpMethods.Initialize, new InitializeRequest(AcpMethods.ProtocolVersion) { ClientInfo = new Implementation("acp-gptoss-replay", GptOssAgent.Version) },
+                AcpMethods.Initialize, new InitializeRequest(AcpMethods.ProtocolVersion) { ClientInfo = new Implementation("acp-gptoss-replay", AppVersion.Current) },
                 json.InitializeRequest, json.InitializeResponse, cancellationToken).ConfigureAwait(false);
             NewSessionResponse session = await client.RequestAsync(
                 AcpMethods.SessionNew, new NewSessionRequest(Workspace, []), json.NewSessionRequest, json.NewSessionResponse, cancellationToken).ConfigureAwait(false);

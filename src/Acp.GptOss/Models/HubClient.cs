@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Reflection;
+using Acp.GptOss.Hosting;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
@@ -50,8 +50,7 @@ internal sealed partial class HubClient
 
         // A 12 GB download takes as long as it takes; a stall is caught per read instead.
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        string version = typeof(HubClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
-        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("acp-gptoss", version));
+        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("acp-gptoss", AppVersion.Current));
         return client;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Acp.GptOss.Agent;
+using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.Protocol.JsonRpc;
 using Microsoft.AspNetCore.Builder;
@@ -157,7 +158,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
         {
             json.WriteStartObject();
             json.WriteString("status", "ok");
-            json.WriteString("version", GptOssAgent.Version);
+            json.WriteString("version", AppVersion.Current);
             json.WriteNumber("connections", Connections);
             json.WriteStartArray("models");
             foreach (ModelSlot model in _engines.Models)

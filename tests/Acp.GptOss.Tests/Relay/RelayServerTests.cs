@@ -263,7 +263,7 @@ public sealed class RelayServerTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
-        Assert.Equal(GptOssAgent.Version, health.RootElement.GetProperty("version").GetString());
+        Assert.Equal(Hosting.AppVersion.Current, health.RootElement.GetProperty("version").GetString());
         Assert.Equal(1, health.RootElement.GetProperty("connections").GetInt32());
         Assert.Equal(JsonValueKind.Array, health.RootElement.GetProperty("models").ValueKind);
         Assert.DoesNotContain(Token, body, StringComparison.Ordinal);

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
+using Acp.GptOss.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -20,9 +20,6 @@ internal sealed partial class McpToolbox : IAsyncDisposable
 {
     /// <summary>How long a server has to start, initialize and list its tools.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
-
-    private static readonly string s_version =
-        (typeof(McpToolbox).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
     private static long s_lastCallId;
 
@@ -227,7 +224,7 @@ internal sealed partial class McpToolbox : IAsyncDisposable
             IClientTransport transport = CreateTransport(server, cwd, clientLoggers, timeout);
             var options = new McpClientOptions
             {
-                ClientInfo = new Implementation { Name = "acp-gptoss", Version = s_version },
+                ClientInfo = new Implementation { Name = "acp-gptoss", Version = AppVersion.Current },
                 InitializationTimeout = timeout,
             };
             client = await McpClient.CreateAsync(transport, options, clientLoggers, connecting.Token).ConfigureAwait(false);
