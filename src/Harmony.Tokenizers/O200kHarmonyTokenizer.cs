@@ -10,9 +10,10 @@ namespace Harmony.Tokenizers;
 /// <summary>
 /// GPT-OSS's o200k_harmony vocabulary without a model file: Microsoft.ML.Tokenizers' tiktoken BPE over the
 /// o200k_base ranks that its O200kBase data package embeds, plus Harmony's special tokens (ids 199,998 to 201,087;
-/// the unnamed ones spelled <c>&lt;|reserved_N|&gt;</c>, as a gpt-oss GGUF names them). It gives the same ids as
-/// llama.cpp on a gpt-oss GGUF, for text that holds no special spelling (llama.cpp makes those special ids; here
-/// they are always ordinary text).
+/// the unnamed ones spelled <c>&lt;|reserved_N|&gt;</c>, as a gpt-oss GGUF names them). Its ids are OpenAI
+/// tiktoken's, and llama.cpp's on a gpt-oss GGUF with two exceptions: a special spelling in the text stays ordinary
+/// text here (llama.cpp makes it a special id even when told not to), and words with combining marks (Devanagari,
+/// Thai, ...) stay whole here, as tiktoken keeps them, where llama.cpp's pre-tokenizer splits them before each mark.
 /// </summary>
 /// <remarks>
 /// Loading parses 200,000 ranks and takes about a third of a second: call <see cref="Load"/> or
