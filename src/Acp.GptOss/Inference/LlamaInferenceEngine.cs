@@ -92,8 +92,8 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
     }
 
     /// <remarks>
-    /// Counted as ordinary text with the built-in o200k_harmony tokenizer, which gives llama.cpp's ids on a GPT-OSS
-    /// vocabulary. It loads in the background when the agent starts with a fast model (or a session opens); only a
+    /// Counted as ordinary text with the built-in o200k_harmony tokenizer: llama.cpp's count on a GPT-OSS vocabulary,
+    /// but for words with combining marks, which it keeps whole as OpenAI's tiktoken does. It loads in the background when the agent starts with a fast model (or a session opens); only a
     /// prompt that comes before it is ready waits for it.
     /// </remarks>
     public async ValueTask<int> CountTokensAsync(string text, CancellationToken cancellationToken)
