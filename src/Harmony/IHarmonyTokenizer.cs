@@ -2,7 +2,7 @@ namespace Harmony;
 
 /// <summary>
 /// The vocabulary Harmony renders into and parses from, injected so that Harmony itself stays free of I/O:
-/// the GGUF's own tokenizer in the agent, simple tables in tests.
+/// the GGUF's own tokenizer or the built-in o200k_harmony (Harmony.Tokenizers) in the agent, simple tables in tests.
 /// </summary>
 /// <remarks>Implementations must be safe to call from several threads. An id's bytes never change once the id
 /// exists: parsers cache the decoded text of short tokens per tokenizer.</remarks>

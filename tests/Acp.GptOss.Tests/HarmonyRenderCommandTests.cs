@@ -1,6 +1,7 @@
 using System.Text;
 using Acp.GptOss.Tests.Support;
 using Harmony;
+using Harmony.Tokenizers;
 
 namespace Acp.GptOss.Tests;
 
@@ -29,7 +30,17 @@ public sealed class HarmonyRenderCommandTests
         int[] ids = [.. result.Lines.Select(int.Parse)];
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(200006, ids[0]);
-        Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", name + ".txt")), HarmonyLiteralText.Render(ids, O200kByteTokenizer.Instance));
+        O200kHarmonyTokenizer tokenizer = await O200kHarmonyTokenizer.LoadSharedAsync(CancellationToken.None);
+        Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", name + ".txt")), HarmonyLiteralText.Render(ids, tokenizer));
+    }
+
+    [Fact]
+    public async Task Render_ids_without_a_vocabulary_are_the_real_o200k_harmony_ids()
+    {
+        CliResult result = await CliRunner.RunAsync("harmony", "render", "--ids", CliRunner.GoldenPath("render", "trivial-chat.conversation.json"));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(await File.ReadAllTextAsync(CliRunner.GoldenPath("render", "trivial-chat.o200k.ids")), result.Text);
     }
 
     [ModelFact]

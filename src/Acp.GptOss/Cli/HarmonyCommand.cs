@@ -7,6 +7,7 @@ using Harmony;
 using Harmony.Conversations;
 using Harmony.Parsing;
 using Harmony.Rendering;
+using Harmony.Tokenizers;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +25,7 @@ internal static class HarmonyCommand
                 + "or a golden case (.json).",
         };
         var cancel = new Option<bool>("--cancel") { Description = "Cancel after the last token instead of ending the stream." };
-        Option<string?> parseVocabulary = VocabularyOption();
+        Option<string?> parseVocabulary = VocabularyOption("instead of one token per byte");
         parse.Arguments.Add(completionFile);
         parse.Options.Add(cancel);
         parse.Options.Add(parseVocabulary);
@@ -33,8 +34,11 @@ internal static class HarmonyCommand
 
         var render = new Command("render", "Render a conversation (schemas/harmony-conversation.schema.json) for completion.");
         var conversationFile = new Argument<string>("CONVERSATION") { Description = "The conversation, as JSON (- for stdin)." };
-        var ids = new Option<bool>("--ids") { Description = "Print token ids, one per line, instead of text with literal special spellings." };
-        Option<string?> renderVocabulary = VocabularyOption();
+        var ids = new Option<bool>("--ids")
+        {
+            Description = "Print token ids, one per line, instead of text with literal special spellings: o200k_harmony's, built in, unless --vocab names a GGUF.",
+        };
+        Option<string?> renderVocabulary = VocabularyOption("instead of the built-in o200k_harmony");
         render.Arguments.Add(conversationFile);
         render.Options.Add(ids);
         render.Options.Add(renderVocabulary);
@@ -47,9 +51,9 @@ internal static class HarmonyCommand
         return harmony;
     }
 
-    private static Option<string?> VocabularyOption() => new("--vocab")
+    private static Option<string?> VocabularyOption(string otherwise) => new("--vocab")
     {
-        Description = "Tokenize with this GGUF's own vocabulary (loaded without weights) instead of one token per byte.",
+        Description = $"Tokenize with this GGUF's own vocabulary (loaded without weights) {otherwise}.",
     };
 
     private static async Task<int> ParseAsync(
@@ -115,7 +119,10 @@ internal static class HarmonyCommand
             return ExitCodes.InputError;
         }
 
-        var encoding = new HarmonyEncoding(loaded?.Tokenizer ?? O200kByteTokenizer.Instance);
+        // Text needs only the special spellings; ids need the real vocabulary, built in unless a GGUF is named.
+        IHarmonyTokenizer tokenizer = loaded?.Tokenizer
+            ?? (ids ? await O200kHarmonyTokenizer.LoadSharedAsync(cancellationToken).ConfigureAwait(false) : O200kByteTokenizer.Instance);
+        var encoding = new HarmonyEncoding(tokenizer);
         string text = ids
             ? string.Join('\n', encoding.RenderForCompletion(conversation)) + "\n"
             : encoding.RenderForCompletionText(conversation);

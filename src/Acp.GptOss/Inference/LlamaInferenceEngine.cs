@@ -1,4 +1,5 @@
 using Harmony;
+using Harmony.Tokenizers;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
@@ -29,8 +30,9 @@ internal sealed record LlamaEngineOptions
 /// <summary>
 /// GPT-OSS in-process through llama.cpp, the default engine. The weights load in the background when the first
 /// session opens (a <see cref="ModelSlot"/>: loaded on demand, unloadable, retried after a failure), so
-/// initialize and session/new answer at once and the first prompt waits for them. Prompts are rendered and counted
-/// with the vocabulary alone, loaded without the weights, so neither waits for nor survives the weights.
+/// initialize and session/new answer at once and the first prompt waits for them. Prompts are rendered with the
+/// vocabulary alone, loaded without the weights, so rendering neither waits for nor survives the weights; the router
+/// counts tokens with the built-in o200k_harmony tokenizer (every GPT-OSS model's vocabulary), no file needed.
 /// </summary>
 /// <remarks>Thread-safe; one llama context per session, freed when the model unloads and made again on next use.</remarks>
 internal sealed partial class LlamaInferenceEngine : IInferenceEngine
@@ -72,6 +74,8 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
     public async ValueTask<IInferenceSession> CreateSessionAsync(string sessionId, CancellationToken cancellationToken)
     {
         _slot.StartLoading();
+        // The router counts each prompt's tokens: have the counting vocabulary ready before the first prompt.
+        O200kHarmonyTokenizer.StartLoadingShared();
         LlamaTokenizer tokenizer = await TokenizerAsync(cancellationToken).ConfigureAwait(false);
         var conversation = new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
         try
@@ -87,12 +91,24 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
         }
     }
 
+    /// <remarks>
+    /// Counted as ordinary text with the built-in o200k_harmony tokenizer: llama.cpp's count on a GPT-OSS vocabulary,
+    /// but for words with combining marks, which it keeps whole as OpenAI's tiktoken does. It loads in the background when the agent starts with a fast model (or a session opens); only a
+    /// prompt that comes before it is ready waits for it.
+    /// </remarks>
     public async ValueTask<int> CountTokensAsync(string text, CancellationToken cancellationToken)
     {
-        LlamaTokenizer tokenizer = await TokenizerAsync(cancellationToken).ConfigureAwait(false);
-        var tokens = new List<int>(text.Length / 3);
-        tokenizer.EncodeOrdinary(System.Text.Encoding.UTF8.GetBytes(text), tokens);
-        return tokens.Count;
+        O200kHarmonyTokenizer tokenizer;
+        try
+        {
+            tokenizer = await O200kHarmonyTokenizer.LoadSharedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InferenceException($"The o200k_harmony tokenizer could not be loaded: {e.Message}", e);
+        }
+
+        return tokenizer.CountOrdinary(text);
     }
 
     public async ValueTask DisposeAsync()
