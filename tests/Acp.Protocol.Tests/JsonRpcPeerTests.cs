@@ -3,7 +3,7 @@ using Acp.Protocol.JsonRpc;
 
 namespace Acp.Protocol.Tests;
 
-public sealed class JsonRpcConnectionTests
+public sealed class JsonRpcPeerTests
 {
     private static readonly TestJsonContext s_json = TestJsonContext.Default;
 
@@ -319,6 +319,6 @@ public sealed class JsonRpcConnectionTests
         Assert.True(request > 0 && notification > request, $"request {request}, notification {notification}");
     }
 
-    private static void Echo(JsonRpcConnection connection) =>
+    private static void Echo(JsonRpcPeer connection) =>
         connection.AddRequestHandler("echo", s_json.EchoParams, s_json.EchoResult, (p, _, _) => ValueTask.FromResult(new EchoResult(p.Text)));
 }
