@@ -152,10 +152,18 @@ internal sealed class Counter
 /// <summary>The in-process stream pair both peers run on (Nerdbank.Streams).</summary>
 internal static class DuplexPair
 {
+    private static (Stream A, Stream B) Pipes()
+    {
+        var aToB = new System.IO.Pipelines.Pipe();
+        var bToA = new System.IO.Pipelines.Pipe();
+        return (FullDuplexStream.Splice(bToA.Reader.AsStream(), aToB.Writer.AsStream()), FullDuplexStream.Splice(aToB.Reader.AsStream(), bToA.Writer.AsStream()));
+    }
+
     public static (Stream A, Stream B) Create() => Environment.GetEnvironmentVariable("BENCH_PAIR") switch
     {
         "inline" => FullDuplexStream.CreatePair(new System.IO.Pipelines.PipeOptions(
             readerScheduler: System.IO.Pipelines.PipeScheduler.Inline, writerScheduler: System.IO.Pipelines.PipeScheduler.Inline, useSynchronizationContext: false)),
+        "pipes" => Pipes(),
         _ => FullDuplexStream.CreatePair(),
     };
 }

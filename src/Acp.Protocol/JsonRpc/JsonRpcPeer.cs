@@ -39,6 +39,7 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     private readonly Lock _sendGate = new();
     private readonly ConcurrentDictionary<TaskCompletionSource<JsonElement>, byte> _outbound = new();
     private Task _sent = Task.CompletedTask;
+    private int _queued;
     private volatile bool _inputEnded;
 
     private JsonRpcPeer(Func<MessageGuard, IJsonRpcMessageTextFormatter, IPeerMessageHandler> handler, ILogger logger)
@@ -251,6 +252,7 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     {
         lock (_sendGate)
         {
+            _queued++;
             _sent = SendAfterAsync(_sent, method, parameters);
         }
     }
@@ -261,11 +263,15 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
         try
         {
             // Completes once the line is written.
-            await _rpc.NotifyAsync(method, parameters).ConfigureAwait(false);
+            await _rpc.NotifyAsync(method, parameters, moreFollow: Volatile.Read(ref _queued) > 1).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogDropped(_logger, method, e.Message);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
         }
     }
 

@@ -48,6 +48,13 @@ internal sealed class NdjsonMessageHandler : NewLineDelimitedMessageHandler, IPe
 
     protected override async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
+        if (_writing is PeerRpc.QueuedNotification { MoreFollow: true })
+        {
+            // The next notification is already queued and will flush this line with its own: one write for a burst.
+            _writing = null;
+            return;
+        }
+
         await base.FlushAsync(cancellationToken).ConfigureAwait(false);
         // Only once it is flushed does an answer count as given (the end of input waits for that).
         if (Interlocked.Exchange(ref _writing, null) is { } written)

@@ -2,16 +2,18 @@ using System.Reflection;
 using System.Text.Json;
 using StreamJsonRpc;
 using StreamJsonRpc.Protocol;
-using RpcId = StreamJsonRpc.RequestId;
 
 namespace Acp.Protocol.JsonRpc;
 
 /// <summary>StreamJsonRpc's <see cref="StreamJsonRpc.JsonRpc"/> with ACP's error answers and raw params.</summary>
 internal sealed class PeerRpc : StreamJsonRpc.JsonRpc
 {
+    private readonly IJsonRpcMessageHandler _handler;
+
     public PeerRpc(IJsonRpcMessageHandler handler)
         : base(handler)
     {
+        _handler = handler;
         // Methods start on the read loop, in arrival order: notifications run there (they must return at once), and
         // request methods hop to the thread pool themselves before their handler runs (see JsonRpcPeer).
         SynchronizationContext = InlineSynchronizationContext.Instance;
@@ -22,8 +24,11 @@ internal sealed class PeerRpc : StreamJsonRpc.JsonRpc
         InvokeCoreAsync<JsonElement>(CreateNewRequestId(), method, [parameters], cancellationToken, isParameterObject: true);
 
     /// <summary>Sends a notification whose params are already serialized; completes once it is written.</summary>
-    public Task NotifyAsync(string method, RawJson parameters) =>
-        InvokeCoreAsync<object>(RpcId.NotSpecified, method, [parameters], CancellationToken.None, isParameterObject: true);
+    /// <remarks>Straight to the message handler: a notification needs none of what <c>InvokeCoreAsync</c> adds (it
+    /// tracks answers and activities), and this is the path of every streamed token. With <paramref name="moreFollow"/>
+    /// the handler may leave the line unflushed: the next one flushes both.</remarks>
+    public ValueTask NotifyAsync(string method, RawJson parameters, bool moreFollow) =>
+        _handler.WriteAsync(new QueuedNotification { Method = method, Arguments = parameters, MoreFollow = moreFollow }, CancellationToken.None);
 
     /// <summary>A handler's <see cref="JsonRpcException"/> becomes its error; anything else -32603 with the message only:
     /// StreamJsonRpc would send the exception's type and stack trace as data.</summary>
@@ -41,6 +46,12 @@ internal sealed class PeerRpc : StreamJsonRpc.JsonRpc
 
     /// <summary>Error data is read as plain JSON (StreamJsonRpc's default, CommonErrorData, is not ours to serialize).</summary>
     protected override Type? GetErrorDetailsDataType(JsonRpcError error) => typeof(JsonElement);
+
+    /// <summary>A notification that knows whether another is queued right behind it.</summary>
+    internal sealed class QueuedNotification : JsonRpcRequest
+    {
+        public bool MoreFollow { get; init; }
+    }
 
     /// <summary>Runs posted work at once, on the posting thread.</summary>
     private sealed class InlineSynchronizationContext : SynchronizationContext
