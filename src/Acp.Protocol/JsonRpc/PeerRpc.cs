@@ -9,6 +9,7 @@ namespace Acp.Protocol.JsonRpc;
 internal sealed class PeerRpc : StreamJsonRpc.JsonRpc
 {
     private readonly IJsonRpcMessageHandler _handler;
+    private long _lastRequestId;
 
     public PeerRpc(IJsonRpcMessageHandler handler)
         : base(handler)
@@ -29,6 +30,9 @@ internal sealed class PeerRpc : StreamJsonRpc.JsonRpc
     /// the handler may leave the line unflushed: the next one flushes both.</remarks>
     public ValueTask NotifyAsync(string method, RawJson parameters, bool moreFollow) =>
         _handler.WriteAsync(new QueuedNotification { Method = method, Arguments = parameters, MoreFollow = moreFollow }, CancellationToken.None);
+
+    /// <summary>Ids count from 1 (StreamJsonRpc's own start at 2), as ACP clients and our replay goldens expect.</summary>
+    protected override StreamJsonRpc.RequestId CreateNewRequestId() => new(Interlocked.Increment(ref _lastRequestId));
 
     /// <summary>A handler's <see cref="JsonRpcException"/> becomes its error; anything else -32603 with the message only:
     /// StreamJsonRpc would send the exception's type and stack trace as data.</summary>
