@@ -29,7 +29,7 @@ for (int round = 1; round <= options.Rounds; round++)
     {
         PeerFigures trip = await PeerBench.RoundTripsAsync(kind, options.RoundTrips);
         PeerFigures notes = await PeerBench.NotificationsAsync(kind, 10_000);
-        Line($"round {round} {kind,-6} round trip {trip.MicrosecondsEach,7:F1} µs {trip.BytesEach,7:N0} B | " +
+        Line($"round {round} {kind,-13} round trip {trip.MicrosecondsEach,7:F1} µs {trip.BytesEach,7:N0} B | " +
              $"session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg");
     }
 }
