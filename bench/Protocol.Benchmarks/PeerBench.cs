@@ -71,6 +71,65 @@ internal static class PeerBench
     }
 }
 
+/// <summary>The agent's side alone: its updates go to a reader that only counts lines.</summary>
+internal sealed class SendOnlyPair : IPeerPair
+{
+    private readonly JsonRpcPeer _agent;
+    private readonly Task _running;
+    private readonly Task _draining;
+    private readonly Counter _updates = new();
+    private readonly Stream _agentSide;
+    private readonly Stream _clientSide;
+
+    public SendOnlyPair()
+    {
+        (_agentSide, _clientSide) = DuplexPair.Create();
+        _agent = JsonRpcPeer.ForStreams(_agentSide, _agentSide, NullLogger.Instance);
+        _running = _agent.RunAsync(CancellationToken.None);
+        _draining = DrainAsync();
+    }
+
+    public Task<Pong> PingAsync(int n) => throw new NotSupportedException();
+
+    public void Update(SessionNotification notification) =>
+        _agent.Notify(AcpMethods.SessionUpdate, notification, AcpJsonContext.Default.SessionNotification);
+
+    public Task UpdatesReadAsync(long count) => _updates.WaitAsync(count);
+
+    public async ValueTask DisposeAsync()
+    {
+        // The agent's end of output ends the drain; then the agent's end of input ends the agent.
+        await _agentSide.DisposeAsync();
+        await _draining.WaitAsync(TimeSpan.FromSeconds(30));
+        await _clientSide.DisposeAsync();
+        await _running.WaitAsync(TimeSpan.FromSeconds(30));
+        await _agent.DisposeAsync();
+    }
+
+    private async Task DrainAsync()
+    {
+        byte[] buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while ((read = await _clientSide.ReadAsync(buffer)) > 0)
+            {
+                foreach (byte b in buffer.AsSpan(0, read))
+                {
+                    if (b == (byte)'\n')
+                    {
+                        _updates.Add();
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // The pair is being taken down.
+        }
+    }
+}
+
 /// <summary>The peer on StreamJsonRpc.</summary>
 internal sealed class StreamJsonRpcPair : IPeerPair
 {
