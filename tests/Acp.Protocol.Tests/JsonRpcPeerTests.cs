@@ -183,6 +183,37 @@ public sealed class JsonRpcPeerTests
         Assert.Equal((-32001, "denied"), (error.Code, error.Message));
     }
 
+    [Theory]
+    [InlineData(-32601)]
+    [InlineData(-32602)]
+    [InlineData(-32002)]
+    public async Task Every_error_code_of_the_peer_is_thrown_to_the_caller_with_its_data(int code)
+    {
+        var failure = new TaskCompletionSource<JsonRpcException>();
+        await using var peer = new RawPeer(c => c.AddRequestHandler<EchoParams, EchoResult>("ask", s_json.EchoParams, s_json.EchoResult, async (p, _, ct) =>
+        {
+            try
+            {
+                await c.RequestAsync("client/question", p, s_json.EchoParams, s_json.EchoResult, ct);
+            }
+            catch (JsonRpcException e)
+            {
+                failure.SetResult(e);
+            }
+
+            return new EchoResult("done");
+        }));
+
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","id":1,"method":"ask","params":{"text":"q"}}""");
+        JsonElement question = await peer.ReceiveAsync();
+        string id = question.GetProperty("id").GetRawText();
+        await peer.SendLineAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":" + code + ",\"message\":\"no\",\"data\":{\"sessionId\":\"s\"}}}");
+
+        JsonRpcException error = await failure.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((code, "no"), (error.Code, error.Message));
+        Assert.Equal("s", error.Data?.GetProperty("sessionId").GetString());
+    }
+
     [Fact]
     public async Task Cancel_request_cancels_the_handler_which_still_answers()
     {

@@ -198,9 +198,12 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
         {
             throw new OperationCanceledException(cancellationToken);
         }
-        catch (RemoteInvocationException e)
+        catch (RemoteRpcException e)
         {
-            throw new JsonRpcException(e.ErrorCode, e.Message, e.DeserializedErrorData is JsonElement data ? data : null);
+            // Any error answer (StreamJsonRpc has a class per code family): the caller sees ours.
+            RemoteRpcException error = e;
+            throw new JsonRpcException(
+                (int?)error.ErrorCode ?? JsonRpcErrorCodes.InternalError, e.Message, error.DeserializedErrorData is JsonElement data ? data : null);
         }
         catch (Exception e) when (e is ConnectionLostException or ObjectDisposedException)
         {
