@@ -328,6 +328,34 @@ public sealed class JsonRpcPeerTests
     }
 
     [Fact]
+    public async Task Notifications_sent_from_many_threads_all_reach_the_wire_with_nothing_after_them()
+    {
+        const int Threads = 4;
+        const int Each = 2_500;
+        await using var peer = new RawPeer(Echo);
+
+        // Nothing is written after the last one: each burst's last line must be flushed by itself.
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            for (int i = 0; i < Each; i++)
+            {
+                peer.Connection.Notify("progress", new EchoParams($"{t}:{i}"), s_json.EchoParams);
+            }
+        })));
+        var seen = new List<string>();
+        for (int i = 0; i < Threads * Each; i++)
+        {
+            seen.Add((await peer.ReceiveAsync()).GetProperty("params").GetProperty("text").GetString()!);
+        }
+
+        for (int t = 0; t < Threads; t++)
+        {
+            // Each sender's own notifications keep their order.
+            Assert.Equal(Enumerable.Range(0, Each).Select(i => $"{t}:{i}"), seen.Where(x => x.StartsWith($"{t}:", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
     public async Task Messages_carry_their_arrival_order()
     {
         var order = new TaskCompletionSource<(long Request, long Notification)>();

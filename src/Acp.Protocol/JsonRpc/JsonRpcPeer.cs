@@ -255,7 +255,8 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     {
         lock (_sendGate)
         {
-            _queued++;
+            // Atomic: the sends that finish decrement it outside the lock.
+            Interlocked.Increment(ref _queued);
             _sent = SendAfterAsync(_sent, method, parameters);
         }
     }
