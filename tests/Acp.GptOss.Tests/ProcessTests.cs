@@ -91,6 +91,25 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task An_invalid_utf8_byte_inside_a_method_name_is_answered_and_the_agent_serves_on()
+    {
+        await using ChildProcess process = ChildProcess.Start("dotnet", [Repository.Agent]);
+        Stream stdin = process.Input.BaseStream;
+        await stdin.WriteAsync((byte[])[.. "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sess"u8, 0xFF, .. "ion/new\",\"params\":{}}\n"u8]);
+        await stdin.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":{\"protocolVersion\":1}}\n"u8.ToArray());
+        await stdin.FlushAsync();
+        process.Input.Close();
+        ProcessResult result = await process.WaitAsync();
+
+        Assert.Equal(0, result.ExitCode);
+        JsonElement[] lines = [.. result.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        Assert.Equal(2, lines.Length);
+        Assert.Equal((1, -32600), (lines[0].GetProperty("id").GetInt32(), lines[0].GetProperty("error").GetProperty("code").GetInt32()));
+        Assert.Equal(2, lines[1].GetProperty("id").GetInt32());
+        Assert.True(lines[1].TryGetProperty("result", out _), lines[1].GetRawText());
+    }
+
+    [Fact]
     public async Task A_prompt_over_stdio_streams_the_answer_and_hides_the_reasoning()
     {
         string script = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");

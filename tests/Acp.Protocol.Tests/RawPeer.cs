@@ -15,17 +15,15 @@ internal sealed class RawPeer : IAsyncDisposable
     private readonly StreamReader _reader;
     private readonly Task _running;
 
-    public RawPeer(Action<JsonRpcConnection>? configure = null)
+    public RawPeer(Action<JsonRpcPeer>? configure = null, int maxMessageBytes = 1024)
     {
-        Connection = new JsonRpcConnection(
-            new NdjsonTransport(_toConnection.Reader.AsStream(), _fromConnection.Writer.AsStream(), maxMessageBytes: 1024),
-            NullLogger.Instance);
+        Connection = JsonRpcPeer.ForStreams(_toConnection.Reader.AsStream(), _fromConnection.Writer.AsStream(), NullLogger.Instance, maxMessageBytes);
         configure?.Invoke(Connection);
         _reader = new StreamReader(_fromConnection.Reader.AsStream(), Encoding.UTF8);
         _running = Connection.RunAsync(CancellationToken.None);
     }
 
-    public JsonRpcConnection Connection { get; }
+    public JsonRpcPeer Connection { get; }
 
     public Task Running => _running;
 
@@ -35,6 +33,9 @@ internal sealed class RawPeer : IAsyncDisposable
     }
 
     public Task SendLineAsync(string line) => SendAsync(line + "\n");
+
+    /// <summary>Writes raw bytes, whatever they are.</summary>
+    public async Task SendBytesAsync(byte[] bytes) => await _toConnection.Writer.WriteAsync(bytes);
 
     /// <summary>The next line the connection wrote, parsed.</summary>
     public async Task<JsonElement> ReceiveAsync()

@@ -4,13 +4,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
 
-/// <summary>Runs the agent over a transport until the client leaves.</summary>
+/// <summary>Runs the agent on a JSON-RPC peer until the client leaves; disposes the peer.</summary>
 internal static class AgentHost
 {
     public static async Task RunAsync(
-        IMessageTransport transport, AgentEngines engines, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        JsonRpcPeer connection, AgentEngines engines, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var connection = new JsonRpcConnection(transport, loggers.CreateLogger("Acp.JsonRpc"));
         await using (connection.ConfigureAwait(false))
         {
             var acp = new AcpAgentConnection(connection);

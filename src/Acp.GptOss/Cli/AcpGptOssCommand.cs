@@ -67,8 +67,8 @@ internal static class AcpGptOssCommand
 
         try
         {
-            var transport = new NdjsonTransport(streams.Input, streams.Output);
-            await AgentHost.RunAsync(transport, engines, options!, loggers, cancellationToken).ConfigureAwait(false);
+            JsonRpcPeer peer = JsonRpcPeer.ForStreams(streams.Input, streams.Output, loggers.CreateLogger("Acp.JsonRpc"));
+            await AgentHost.RunAsync(peer, engines, options!, loggers, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -58,10 +58,11 @@ internal static class ReplayCommand
     {
         var toAgent = new Pipe();
         var fromAgent = new Pipe();
-        var recorder = new RecordingTransport(new NdjsonTransport(toAgent.Reader.AsStream(), fromAgent.Writer.AsStream()));
-        Task agent = RunAgentAsync(recorder, engine, options, loggers, fromAgent.Writer, cancellationToken);
+        var recorder = new RecordingStream(fromAgent.Writer.AsStream());
+        Task agent = RunAgentAsync(
+            JsonRpcPeer.ForStreams(toAgent.Reader.AsStream(), recorder, loggers.CreateLogger("Acp.JsonRpc")), engine, options, loggers, fromAgent.Writer, cancellationToken);
 
-        var client = new JsonRpcConnection(new NdjsonTransport(fromAgent.Reader.AsStream(), toAgent.Writer.AsStream()), loggers.CreateLogger("Replay.Client"));
+        JsonRpcPeer client = JsonRpcPeer.ForStreams(fromAgent.Reader.AsStream(), toAgent.Writer.AsStream(), loggers.CreateLogger("Replay.Client"));
         AcpJsonContext json = AcpJsonContext.Default;
         client.AddNotificationHandler(AcpMethods.SessionUpdate, json.SessionNotification, static (_, _) => { });
         Task clientLoop = client.RunAsync(cancellationToken);
@@ -94,22 +95,19 @@ internal static class ReplayCommand
             await client.DisposeAsync().ConfigureAwait(false);
         }
 
-        foreach (byte[] message in recorder.Recorded)
-        {
-            await streams.Output.WriteAsync(message, cancellationToken).ConfigureAwait(false);
-            await streams.Output.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-        }
+        // Whole lines: the agent writes and flushes one message at a time.
+        await streams.Output.WriteAsync(recorder.Recorded, cancellationToken).ConfigureAwait(false);
 
         await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         return exitCode;
     }
 
     private static async Task RunAgentAsync(
-        IMessageTransport transport, IInferenceEngine engine, AgentOptions options, ILoggerFactory loggers, PipeWriter output, CancellationToken cancellationToken)
+        JsonRpcPeer peer, IInferenceEngine engine, AgentOptions options, ILoggerFactory loggers, PipeWriter output, CancellationToken cancellationToken)
     {
         try
         {
-            await AgentHost.RunAsync(transport, new AgentEngines(engine), options, loggers, cancellationToken).ConfigureAwait(false);
+            await AgentHost.RunAsync(peer, new AgentEngines(engine), options, loggers, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -35,7 +35,7 @@ internal static class RelayCommand
         var maxMessageBytes = new Option<int>("--max-message-bytes")
         {
             Description = "The largest message a client may send; a larger one closes its connection (1009).",
-            DefaultValueFactory = _ => new WebSocketTransportOptions().MaxMessageBytes,
+            DefaultValueFactory = _ => new WebSocketPeerOptions().MaxMessageBytes,
         };
         var localTools = new Option<bool>("--local-tools")
         {
@@ -105,7 +105,7 @@ internal static class RelayCommand
                     Token = token,
                     AllowedOrigins = origins,
                     Agent = options!,
-                    Transport = new WebSocketTransportOptions
+                    Transport = new WebSocketPeerOptions
                     {
                         MaxMessageBytes = maxBytes,
                         IdleTimeout = idle > 0 ? TimeSpan.FromMinutes(idle) : null,

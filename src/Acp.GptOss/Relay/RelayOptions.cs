@@ -19,7 +19,7 @@ internal sealed record RelayOptions
     public AgentOptions Agent { get; init; } = new();
 
     /// <summary>Limits of each connection; its idle timeout included.</summary>
-    public WebSocketTransportOptions Transport { get; init; } = new() { IdleTimeout = TimeSpan.FromMinutes(30) };
+    public WebSocketPeerOptions Transport { get; init; } = new() { IdleTimeout = TimeSpan.FromMinutes(30) };
 
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
 

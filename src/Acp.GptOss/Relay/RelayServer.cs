@@ -250,14 +250,14 @@ internal sealed partial class RelayServer : IAsyncDisposable
 
         int open = Interlocked.Increment(ref _connections);
         LogConnected(_logger, remote, open);
-        var transport = new WebSocketTransport(socket, _options.Transport, _loggers.CreateLogger("Acp.GptOss.Relay.WebSocket"), _options.Time);
+        JsonRpcPeer peer = JsonRpcPeer.ForWebSocket(socket, _options.Transport, _loggers.CreateLogger("Acp.GptOss.Relay.WebSocket"), _options.Time);
         WebSocketCloseStatus? closedWith = null;
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
         try
         {
-            // AgentHost disposes the transport (sending its close frame) before it returns.
-            await AgentHost.RunAsync(transport, _engines, _options.Agent, _loggers, ending.Token).ConfigureAwait(false);
-            closedWith = transport.CloseStatus;
+            // AgentHost disposes the peer (after its close frame) before it returns.
+            await AgentHost.RunAsync(peer, _engines, _options.Agent, _loggers, ending.Token).ConfigureAwait(false);
+            closedWith = peer.CloseStatus;
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {

@@ -3,13 +3,13 @@ using Acp.Protocol.JsonRpc;
 
 namespace Acp.Protocol;
 
-/// <summary>Binds an <see cref="IAcpAgent"/> to a JSON-RPC connection, and the connection to an <see cref="IAcpClient"/>.</summary>
+/// <summary>Binds an <see cref="IAcpAgent"/> to a JSON-RPC peer, and the peer to an <see cref="IAcpClient"/>.</summary>
 public sealed class AcpAgentConnection : IAcpClient
 {
-    private readonly JsonRpcConnection _connection;
+    private readonly JsonRpcPeer _connection;
 
-    /// <summary>Wraps a connection; call <see cref="Serve"/> before running it.</summary>
-    public AcpAgentConnection(JsonRpcConnection connection)
+    /// <summary>Wraps a peer; call <see cref="Serve"/> before running it.</summary>
+    public AcpAgentConnection(JsonRpcPeer connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;

@@ -4,7 +4,7 @@ namespace Acp.Protocol.JsonRpc;
 
 /// <summary>
 /// A JSON-RPC error. Thrown by a handler, it becomes the error response; thrown by
-/// <see cref="JsonRpcConnection.RequestAsync"/>, it is the peer's error answer.
+/// <see cref="JsonRpcPeer.RequestAsync"/>, it is the peer's error answer.
 /// </summary>
 public sealed class JsonRpcException : Exception
 {

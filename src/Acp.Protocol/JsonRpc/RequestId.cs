@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -24,13 +25,19 @@ public readonly struct RequestId : IEquatable<RequestId>
     /// <summary>Whether the id is a string.</summary>
     public bool IsString => _text is not null;
 
+    /// <summary>The integer id; 0 for a string id.</summary>
+    public long Number => _number;
+
+    /// <summary>The string id; null for an integer id.</summary>
+    public string? Text => _text;
+
     /// <summary>Reads an id; false for anything but an integer or a string.</summary>
     public static bool TryRead(JsonElement element, out RequestId id)
     {
         switch (element.ValueKind)
         {
-            case JsonValueKind.String:
-                id = new RequestId(element.GetString()!);
+            case JsonValueKind.String when TryGetString(element, out string? text):
+                id = new RequestId(text);
                 return true;
             case JsonValueKind.Number when element.TryGetInt64(out long number):
                 id = new RequestId(number);
@@ -38,6 +45,21 @@ public readonly struct RequestId : IEquatable<RequestId>
             default:
                 id = default;
                 return false;
+        }
+    }
+
+    private static bool TryGetString(JsonElement element, [NotNullWhen(true)] out string? text)
+    {
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid UTF-8: no id anyone could have sent.
+            text = null;
+            return false;
         }
     }
 
@@ -73,7 +95,7 @@ public readonly struct RequestId : IEquatable<RequestId>
     /// <summary>Inequality.</summary>
     public static bool operator !=(RequestId left, RequestId right) => !left.Equals(right);
 
-    private sealed class RequestIdConverter : JsonConverter<RequestId>
+    internal sealed class RequestIdConverter : JsonConverter<RequestId>
     {
         public override RequestId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
         {

@@ -194,7 +194,7 @@ public sealed class RelayServerTests : IAsyncLifetime
         RelayServer relay = await StartAsync(engine, o => o with
         {
             Agent = o.Agent with { MaxTokens = 1_000_000 },
-            Transport = o.Transport with { MaxQueuedMessages = 64, StallTimeout = TimeSpan.FromMilliseconds(500) },
+            Transport = o.Transport with { StallTimeout = TimeSpan.FromMilliseconds(500) },
         });
         var ended = new TaskCompletionSource<WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
         relay.ConnectionEnded += status => ended.TrySetResult(status);
@@ -221,13 +221,12 @@ public sealed class RelayServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_client_that_reads_a_long_fast_answer_gets_all_of_it_through_a_small_queue()
+    public async Task A_client_that_reads_a_long_fast_answer_gets_all_of_it()
     {
         string story = string.Concat(Enumerable.Repeat("abc ", 2_000));
         RelayServer relay = await StartAsync(new FakeEngine($"<|channel|>final<|message|>{story}<|return|>"), o => o with
         {
             Agent = o.Agent with { MaxTokens = 1_000_000 },
-            Transport = o.Transport with { MaxQueuedMessages = 4 },
         });
         await using RelayClient client = await RelayClient.ConnectAsync(relay.Address, Token);
 
@@ -310,7 +309,7 @@ public sealed class RelayServerTests : IAsyncLifetime
         {
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
             Token = RelayToken.FromValue(Token),
-            Transport = new WebSocketTransportOptions(),
+            Transport = new WebSocketPeerOptions(),
         };
         RelayServer relay = await RelayServer.StartAsync(configure?.Invoke(options) ?? options, new AgentEngines(engine), NullLoggerFactory.Instance, Timeout());
         _servers.Add(relay);

@@ -310,7 +310,7 @@ internal sealed class AgentHarness : IAsyncDisposable
     {
         try
         {
-            await AgentHost.RunAsync(new NdjsonTransport(input.AsStream(), output.AsStream()), engines, options, NullLoggerFactory.Instance, CancellationToken.None);
+            await AgentHost.RunAsync(JsonRpcPeer.ForStreams(input.AsStream(), output.AsStream(), NullLogger.Instance), engines, options, NullLoggerFactory.Instance, CancellationToken.None);
         }
         finally
         {

@@ -3,7 +3,7 @@ using Acp.Protocol.JsonRpc;
 
 namespace Acp.Protocol.Tests;
 
-public sealed class JsonRpcConnectionTests
+public sealed class JsonRpcPeerTests
 {
     private static readonly TestJsonContext s_json = TestJsonContext.Default;
 
@@ -183,6 +183,37 @@ public sealed class JsonRpcConnectionTests
         Assert.Equal((-32001, "denied"), (error.Code, error.Message));
     }
 
+    [Theory]
+    [InlineData(-32601)]
+    [InlineData(-32602)]
+    [InlineData(-32002)]
+    public async Task Every_error_code_of_the_peer_is_thrown_to_the_caller_with_its_data(int code)
+    {
+        var failure = new TaskCompletionSource<JsonRpcException>();
+        await using var peer = new RawPeer(c => c.AddRequestHandler<EchoParams, EchoResult>("ask", s_json.EchoParams, s_json.EchoResult, async (p, _, ct) =>
+        {
+            try
+            {
+                await c.RequestAsync("client/question", p, s_json.EchoParams, s_json.EchoResult, ct);
+            }
+            catch (JsonRpcException e)
+            {
+                failure.SetResult(e);
+            }
+
+            return new EchoResult("done");
+        }));
+
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","id":1,"method":"ask","params":{"text":"q"}}""");
+        JsonElement question = await peer.ReceiveAsync();
+        string id = question.GetProperty("id").GetRawText();
+        await peer.SendLineAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":" + code + ",\"message\":\"no\",\"data\":{\"sessionId\":\"s\"}}}");
+
+        JsonRpcException error = await failure.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((code, "no"), (error.Code, error.Message));
+        Assert.Equal("s", error.Data?.GetProperty("sessionId").GetString());
+    }
+
     [Fact]
     public async Task Cancel_request_cancels_the_handler_which_still_answers()
     {
@@ -297,6 +328,34 @@ public sealed class JsonRpcConnectionTests
     }
 
     [Fact]
+    public async Task Notifications_sent_from_many_threads_all_reach_the_wire_with_nothing_after_them()
+    {
+        const int Threads = 4;
+        const int Each = 2_500;
+        await using var peer = new RawPeer(Echo);
+
+        // Nothing is written after the last one: each burst's last line must be flushed by itself.
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            for (int i = 0; i < Each; i++)
+            {
+                peer.Connection.Notify("progress", new EchoParams($"{t}:{i}"), s_json.EchoParams);
+            }
+        })));
+        var seen = new List<string>();
+        for (int i = 0; i < Threads * Each; i++)
+        {
+            seen.Add((await peer.ReceiveAsync()).GetProperty("params").GetProperty("text").GetString()!);
+        }
+
+        for (int t = 0; t < Threads; t++)
+        {
+            // Each sender's own notifications keep their order.
+            Assert.Equal(Enumerable.Range(0, Each).Select(i => $"{t}:{i}"), seen.Where(x => x.StartsWith($"{t}:", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
     public async Task Messages_carry_their_arrival_order()
     {
         var order = new TaskCompletionSource<(long Request, long Notification)>();
@@ -319,6 +378,6 @@ public sealed class JsonRpcConnectionTests
         Assert.True(request > 0 && notification > request, $"request {request}, notification {notification}");
     }
 
-    private static void Echo(JsonRpcConnection connection) =>
+    private static void Echo(JsonRpcPeer connection) =>
         connection.AddRequestHandler("echo", s_json.EchoParams, s_json.EchoResult, (p, _, _) => ValueTask.FromResult(new EchoResult(p.Text)));
 }

@@ -1,0 +1,34 @@
+using System.Reflection;
+
+namespace Protocol.Benchmarks;
+
+internal sealed record BenchOptions(int Rounds, int RoundTrips, int Spawns, string Agent, IReadOnlyList<string> OtherAgents, string? Output)
+{
+    public static string RepositoryRoot { get; } = typeof(BenchOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .First(a => a.Key == "RepositoryRoot").Value!;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        int rounds = 5;
+        int roundTrips = 20_000;
+        int spawns = 10;
+        string agent = Path.Combine(RepositoryRoot, "artifacts/bin/Acp.GptOss/release/acp-gptoss.dll");
+        var others = new List<string>();
+        string? output = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i++])
+            {
+                case "--rounds": rounds = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--round-trips": roundTrips = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--spawns": spawns = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--agent": others.Add(value); break;
+                case "--output": output = value; break;
+                default: throw new ArgumentException($"Unknown option {args[i - 1]}.");
+            }
+        }
+
+        return new BenchOptions(rounds, roundTrips, spawns, agent, others, output);
+    }
+}

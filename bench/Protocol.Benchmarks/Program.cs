@@ -1,0 +1,74 @@
+using Protocol.Benchmarks;
+
+// One run: the peer's round trip and notification throughput in process, then spawn → initialize for the built
+// agent. --agent PATH adds another build of the agent (an older commit, say) to the spawn rounds, alternating.
+var options = BenchOptions.Parse(args);
+var report = new List<string>();
+// A benchmark's report is its stdout: no ACP here.
+#pragma warning disable RS0030
+TextWriter stdout = Console.Out;
+#pragma warning restore RS0030
+void Line(string text)
+{
+    stdout.WriteLine(text);
+    stdout.Flush();
+    report.Add(text);
+}
+
+Line($"Protocol benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+foreach (PeerKind kind in PeerKinds.All)
+{
+    // Warm up both before measuring either: JIT and tiering out of the figures.
+    if (kind != PeerKind.SendOnly)
+    {
+        await PeerBench.RoundTripsAsync(kind, 2_000);
+    }
+
+    await PeerBench.NotificationsAsync(kind, 10_000);
+}
+
+for (int round = 1; round <= options.Rounds; round++)
+{
+    foreach (PeerKind kind in PeerKinds.All)
+    {
+        PeerFigures notes = await PeerBench.NotificationsAsync(kind, 10_000);
+        if (kind == PeerKind.SendOnly)
+        {
+            Line($"round {round} {kind,-13} {"",34} | session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg (agent side only)");
+            continue;
+        }
+
+        PeerFigures trip = await PeerBench.RoundTripsAsync(kind, options.RoundTrips);
+        Line($"round {round} {kind,-13} round trip {trip.MicrosecondsEach,7:F1} µs {trip.BytesEach,7:N0} B | " +
+             $"session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg");
+    }
+}
+
+var agents = new List<(string Name, string Path)> { ("agent", options.Agent) };
+agents.AddRange(options.OtherAgents.Select((path, i) => ($"other{i + 1}", path)));
+Dictionary<string, List<double>> spawns = agents.ToDictionary(a => a.Name, _ => new List<double>());
+for (int i = 0; i < options.Spawns; i++)
+{
+    foreach ((string name, string path) in agents)
+    {
+        spawns[name].Add(await SpawnBench.InitializeAsync(path));
+    }
+}
+
+foreach ((string name, string path) in agents)
+{
+    List<double> times = spawns[name];
+    if (times.Count == 0)
+    {
+        continue;
+    }
+
+    times.Sort();
+    Line($"spawn → initialize {name} ({path}): median {times[times.Count / 2]:F0} ms, min {times[0]:F0}, max {times[^1]:F0} ({times.Count} spawns)");
+}
+
+if (options.Output is { } output)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+    File.WriteAllLines(output, report);
+}
