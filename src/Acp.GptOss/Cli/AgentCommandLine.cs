@@ -245,7 +245,7 @@ internal sealed partial class AgentCommandLine
         return new AgentEngines(LlamaInferenceEngine.Start(LlamaOptions(result, gptOss), telemetry, loggers), fast, telemetry);
     }
 
-    private LlamaEngineOptions LlamaOptions(ParseResult result, string path)
+    internal LlamaEngineOptions LlamaOptions(ParseResult result, string path)
     {
         double idle = result.GetValue(IdleUnloadMinutes);
         return new LlamaEngineOptions
