@@ -9,6 +9,7 @@
 // (llama_batch) or as a known prefix padded to the size the benchmark reads from LLamaSharp's own definitions
 // (-DMODEL_PARAMS_SIZE, -DCONTEXT_PARAMS_SIZE, -DCONTEXT_THREADS_OFFSET from Marshal.SizeOf/OffsetOf); the static
 // asserts below fail the build if they disagree.
+#define _POSIX_C_SOURCE 199309L
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
