@@ -68,6 +68,7 @@ public sealed unsafe class LlamaBackend
     private static readonly StringBuilder s_pendingLog = new();
     private static LLamaLogLevel s_pendingLevel;
     private static string? s_libraryPath;
+    private static bool s_resolverInstalled;
 
     private LlamaBackend(string libraryPath, string variant)
     {
@@ -117,8 +118,15 @@ public sealed unsafe class LlamaBackend
             }
 
             string? configured = options.NativeDirectory is { } directory ? LocateConfiguredLibrary(directory) : null;
+            if (!s_resolverInstalled)
+            {
+                NativeLibrary.SetDllImportResolver(typeof(LlamaBackend).Assembly, ResolveOurImports);
+                s_resolverInstalled = true;
+            }
+
             if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
             {
+                UseSleepingOpenMpWorkers();
                 s_log = options.Log;
                 NativeLibraryConfig.All.WithLogCallback(OnLog);
                 if (configured is not null)
@@ -143,7 +151,6 @@ public sealed unsafe class LlamaBackend
 
             s_libraryPath = FindLoadedLibraryPath()
                 ?? throw new LlamaException("LLamaSharp reports its native library loaded, but no libllama is mapped into this process.");
-            NativeLibrary.SetDllImportResolver(typeof(LlamaBackend).Assembly, ResolveOurImports);
             INativeLibrary? loaded = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama);
             string variant = loaded is NativeLibraryFromPath || configured is not null
                 ? "custom"
@@ -170,6 +177,18 @@ public sealed unsafe class LlamaBackend
             : throw new LlamaException($"The configured llama.cpp runtime folder {directory} has no {file} ({(Directory.Exists(directory) ? "folder found" : "no such folder")}).");
     }
 
+    // LLamaSharp.Backend.Cpu's builds run ggml's workers on OpenMP, whose idle workers spin after every decode by
+    // default: on a small machine that starves the agent's own threads (the turn that streams the tokens, another
+    // session), the way ggml's polling thread pools did in the binding before this one. Passive workers sleep at once;
+    // waking one per token costs microseconds. A user's own OMP_WAIT_POLICY wins. Set before libgomp loads.
+    private static void UseSleepingOpenMpWorkers()
+    {
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
+        {
+            _ = NativeMethods.setenv("OMP_WAIT_POLICY", "passive", overwrite: 0);
+        }
+    }
+
     // Our few imports go to the very libraries LLamaSharp loaded: libllama through its own resolver (which returns the
     // handle it loaded), ggml-base from the same folder (already mapped as libllama's dependency, so no second copy).
     private static nint ResolveOurImports(string name, Assembly assembly, DllImportSearchPath? searchPath)
@@ -177,6 +196,11 @@ public sealed unsafe class LlamaBackend
         if (name == NativeMethods.Llama)
         {
             return NativeLibrary.Load(NativeMethods.Llama, typeof(NativeApi).Assembly, null);
+        }
+
+        if (name == NativeMethods.LibC)
+        {
+            return NativeLibrary.TryLoad("libc.so.6", out nint libc) ? libc : nint.Zero;
         }
 
         if (name == NativeMethods.GgmlBase && s_libraryPath is { } llama)

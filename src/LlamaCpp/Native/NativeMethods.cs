@@ -18,6 +18,7 @@ internal static unsafe partial class NativeMethods
 {
     public const string Llama = "llama";
     public const string GgmlBase = "ggml-base";
+    public const string LibC = "libc";
 
     /// <summary>
     /// <c>llama_decode</c>, bypassing <c>SafeLLamaContextHandle.Decode</c>: that takes a process-wide lock (two
@@ -45,6 +46,14 @@ internal static unsafe partial class NativeMethods
     public static partial int llama_tokenize(
         nint vocab, byte* text, int textLength, int* tokens, int maxTokens,
         [MarshalAs(UnmanagedType.U1)] bool addSpecial, [MarshalAs(UnmanagedType.U1)] bool parseSpecial);
+
+    /// <summary>
+    /// libc's <c>setenv</c>: the runtime's OpenMP (libgomp) reads its settings from the native environment when it
+    /// loads, and .NET's <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not write that one on Unix.
+    /// </summary>
+    [LibraryImport(LibC, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int setenv(string name, string value, int overwrite);
 
     // Devices and version: LLamaSharp binds a device's name only, and not ggml's version.
 
