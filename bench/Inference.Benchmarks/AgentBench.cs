@@ -16,7 +16,7 @@ internal static class AgentBench
             // A session per run: each starts with an empty KV cache. The warm-up also waits for the model to load.
             string session = await agent.NewSessionAsync();
             (int id, long sent) = await agent.PromptAsync(session, BenchModel.Question);
-            (JsonElement response, _, List<(long At, AgentLine Line)> updates) = await agent.ResponseAsync(id);
+            (JsonElement response, long answered, List<(long At, AgentLine Line)> updates) = await agent.ResponseAsync(id);
             long[] chunks = [.. updates.Where(u => u.Line.IsChunk).Select(u => u.At)];
             int used = updates.Select(u => u.Line).Where(l => l.UpdateKind == "usage_update")
                 .Select(l => l.Message.GetProperty("params").GetProperty("update").GetProperty("used").GetInt32()).Single();
@@ -28,7 +28,7 @@ internal static class AgentBench
             if (repetition > 0)
             {
                 runs.Add(new DecodeRun(used - settings.Tokens, chunks.Length, Stopwatch.GetElapsedTime(sent, chunks[0]).TotalMilliseconds,
-                    (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, null));
+                    (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, null, Stopwatch.GetElapsedTime(sent, answered).TotalMilliseconds));
             }
         }
 

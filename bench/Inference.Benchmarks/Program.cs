@@ -1,7 +1,7 @@
 using Inference.Benchmarks;
 
-// One run, one machine, one set of settings: our engine alone, the whole agent over stdio, and
-// node-llama-cpp on the same model file, then cancel latency during decode and mid-prefill.
+// One run, one machine, one set of settings: our engine alone, the whole agent over stdio, node-llama-cpp and the
+// raw C loop on the same model file, then cancel latency during decode and mid-prefill.
 BenchSettings settings = BenchSettings.Parse(args);
 using var report = new Report();
 report.Line($"Inference benchmark: {settings}");
@@ -12,7 +12,8 @@ report.Line($"model: {model.Path} ({model.Description})");
 DecodeResult engine = await EngineBench.DecodeAsync(model, settings);
 DecodeResult agent = await AgentBench.DecodeAsync(model, settings);
 DecodeResult node = await NodeBench.DecodeAsync(model, settings);
-report.Decode(settings, engine, agent, node);
+RawLoopResult raw = await RawLoopBench.DecodeAsync(model, settings, agent.Runs[0].PromptTokens);
+report.Decode(settings, engine, agent, node, raw);
 
 CancelResult[] cancels =
 [
@@ -22,4 +23,4 @@ CancelResult[] cancels =
     await AgentBench.CancelDuringPrefillAsync(model, settings),
 ];
 report.Cancels(cancels);
-report.Save(settings, model, [engine, agent, node], cancels);
+report.Save(settings, model, [engine, agent, node], raw, cancels);

@@ -6,7 +6,8 @@ namespace Inference.Benchmarks;
 /// <param name="FirstMs">From the request to the first token or chunk.</param>
 /// <param name="TokensPerSecond">Tokens after the first, over the time since the first.</param>
 /// <param name="BytesPerToken">Managed bytes allocated per token after the first, where measured.</param>
-internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken);
+/// <param name="TurnMs">Over stdio: from sending session/prompt to reading its response.</param>
+internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken, double? TurnMs = null);
 
 /// <summary>The runs of one runner, summarised by medians.</summary>
 internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyList<DecodeRun> Runs)
@@ -16,6 +17,8 @@ internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyL
     public double FirstMs => Stats.Median(Runs.Select(r => r.FirstMs));
 
     public double? BytesPerToken => Runs.All(r => r.BytesPerToken is not null) ? Stats.Median(Runs.Select(r => r.BytesPerToken!.Value)) : null;
+
+    public double? TurnMs => Runs.All(r => r.TurnMs is not null) ? Stats.Median(Runs.Select(r => r.TurnMs!.Value)) : null;
 }
 
 /// <summary>Cancel latencies of one kind: from the cancel to the moment decoding is known to have stopped.</summary>

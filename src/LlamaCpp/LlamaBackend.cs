@@ -1,5 +1,9 @@
+using System.Globalization;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
+using LLama.Abstractions;
+using LLama.Native;
 using LlamaCpp.Native;
 
 namespace LlamaCpp;
@@ -23,76 +27,86 @@ public enum LlamaLogLevel
 /// <summary>How to find and initialize the native runtime.</summary>
 public sealed record LlamaBackendOptions
 {
-    /// <summary>The folder with libllama and the CPU backends; by default runtimes/linux-x64/native beside the application.</summary>
+    /// <summary>
+    /// A folder holding a libllama (with its libggml libraries) to load instead of the one LLamaSharp.Backend.Cpu ships
+    /// beside the application, where LLamaSharp picks the build for this processor's AVX level.
+    /// </summary>
     public string? NativeDirectory { get; init; }
 
-    /// <summary>Receives llama.cpp's log, one whole line at a time. It is called from native threads.</summary>
+    /// <summary>
+    /// Receives llama.cpp's log and LLamaSharp's loader's, one whole line at a time. It is called from native threads.
+    /// Only the first initialization's callback is installed.
+    /// </summary>
     public Action<LlamaLogLevel, string>? Log { get; init; }
 }
 
+/// <summary>A compute device llama.cpp can use.</summary>
+/// <param name="Name">ggml's name, such as CPU, CUDA0 or Metal.</param>
+/// <param name="Description">What it is, such as the processor's or the card's name.</param>
+/// <param name="IsGpu">A GPU (discrete or integrated) or an accelerator, where layers can be offloaded.</param>
+public sealed record LlamaDevice(string Name, string Description, bool IsGpu)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Name}: {Description}{(IsGpu ? " (GPU)" : "")}";
+}
+
 /// <summary>
-/// The llama.cpp runtime of this process. <see cref="Initialize"/> must be called, explicitly, before anything else:
-/// it resolves the native libraries, loads the CPU backend best suited to this processor and starts llama.cpp.
-/// Nothing is loaded from a static constructor, so a missing runtime is an error here, with every path tried.
+/// The llama.cpp runtime of this process, loaded by LLamaSharp from LLamaSharp.Backend.Cpu. <see cref="Initialize"/>
+/// must be called, explicitly, before anything else: it configures LLamaSharp's <see cref="NativeLibraryConfig"/>
+/// (log, library), makes it load the build for this processor and start llama.cpp. Nothing is loaded from a static
+/// constructor of ours, so a missing runtime is an error here, saying where it was looked for.
 /// </summary>
 /// <remarks>Thread-safe. Initialized once per process; later calls return the same instance.</remarks>
 public sealed unsafe class LlamaBackend
 {
-    /// <summary>The npm package the runtime comes from.</summary>
-    public const string RuntimePackage = "@node-llama-cpp/linux-x64@3.22.1";
+    /// <summary>The NuGet package the runtime comes from.</summary>
+    public const string RuntimePackage = "LLamaSharp.Backend.Cpu 0.30.0";
 
     private static readonly Lock s_gate = new();
     private static LlamaBackend? s_instance;
     private static Action<LlamaLogLevel, string>? s_log;
     private static readonly StringBuilder s_pendingLog = new();
-    private static int s_pendingLevel;
+    private static LLamaLogLevel s_pendingLevel;
+    private static string? s_libraryPath;
+    private static bool s_resolverInstalled;
 
-    private LlamaBackend(string nativeDirectory, string? cpuBackend, IReadOnlyList<string> devices, string systemInfo)
+    private LlamaBackend(string libraryPath, string variant)
     {
-        NativeDirectory = nativeDirectory;
-        CpuBackend = cpuBackend;
-        Devices = devices;
-        SystemInfo = systemInfo;
-        nint cpu = NativeMethods.ggml_backend_dev_by_type(0);
-        if (cpu != nint.Zero)
-        {
-            nint registry = NativeMethods.ggml_backend_dev_backend_reg(cpu);
-            fixed (byte* create = "ggml_threadpool_new"u8)
-            fixed (byte* free = "ggml_threadpool_free"u8)
-            {
-                ThreadpoolNew = (delegate* unmanaged[Cdecl]<GgmlThreadpoolParams*, nint>)NativeMethods.ggml_backend_reg_get_proc_address(registry, create);
-                ThreadpoolFree = (delegate* unmanaged[Cdecl]<nint, void>)NativeMethods.ggml_backend_reg_get_proc_address(registry, free);
-            }
-        }
+        LibraryPath = libraryPath;
+        Variant = variant;
+        Version = Utf8(NativeMethods.ggml_version());
+        Commit = Utf8(NativeMethods.ggml_commit());
+        SystemInfo = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info()) ?? "";
+        SupportsGpuOffload = NativeApi.llama_supports_gpu_offload();
+        Devices = ListDevices();
     }
 
-    /// <summary>The backend, once initialized; models and contexts exist only after that.</summary>
-    internal static LlamaBackend Current => s_instance ?? throw new InvalidOperationException("LlamaBackend.Initialize has not run.");
+    /// <summary>The libllama LLamaSharp loaded.</summary>
+    public string LibraryPath { get; }
 
-    /// <summary>The CPU backend's <c>ggml_threadpool_new</c>, or null where it has none.</summary>
-    internal delegate* unmanaged[Cdecl]<GgmlThreadpoolParams*, nint> ThreadpoolNew { get; }
+    /// <summary>The folder it was loaded from.</summary>
+    public string NativeDirectory => Path.GetDirectoryName(LibraryPath) ?? "";
 
-    /// <summary>The CPU backend's <c>ggml_threadpool_free</c>, or null where it has none.</summary>
-    internal delegate* unmanaged[Cdecl]<nint, void> ThreadpoolFree { get; }
+    /// <summary>Which build LLamaSharp chose: its AVX level (noavx, avx, avx2, avx512), or "custom" for a configured folder.</summary>
+    public string Variant { get; }
 
-    /// <summary>Where the native libraries were loaded from.</summary>
-    public string NativeDirectory { get; }
+    /// <summary>ggml's version, as the runtime reports it.</summary>
+    public string Version { get; }
 
-    /// <summary>The CPU backend library llama.cpp chose for this processor, such as libggml-cpu-haswell.so.</summary>
-    public string? CpuBackend { get; }
+    /// <summary>The llama.cpp commit the runtime was built from, as ggml reports it.</summary>
+    public string Commit { get; }
 
-    /// <summary>The compute devices llama.cpp found, as "name: description".</summary>
-    public IReadOnlyList<string> Devices { get; }
+    /// <summary>The compute devices llama.cpp found.</summary>
+    public IReadOnlyList<LlamaDevice> Devices { get; }
+
+    /// <summary>Whether layers can be offloaded to a GPU: the runtime has a GPU backend and it found a device.</summary>
+    public bool SupportsGpuOffload { get; }
 
     /// <summary>llama.cpp's summary of the CPU features it uses.</summary>
     public string SystemInfo { get; }
 
-    /// <summary>The release of llama.cpp, from the runtime's file names.</summary>
-    public string Version => Path.GetFileName(Directory.EnumerateFiles(NativeDirectory, "libllama.v*.so").FirstOrDefault() ?? "libllama.so")
-        .Replace("libllama.", "", StringComparison.Ordinal).Replace(".so", "", StringComparison.Ordinal);
-
     /// <summary>Finds, loads and starts the runtime.</summary>
-    /// <exception cref="LlamaException">The runtime is missing or broken; the message lists every path tried.</exception>
+    /// <exception cref="LlamaException">The runtime is missing or broken; the message says where it was looked for.</exception>
     public static LlamaBackend Initialize(LlamaBackendOptions? options = null)
     {
         options ??= new LlamaBackendOptions();
@@ -103,112 +117,161 @@ public sealed unsafe class LlamaBackend
                 return s_instance;
             }
 
-            string directory = LocateRuntime(options.NativeDirectory, out List<string> tried);
-
-            var libraries = new Dictionary<string, nint>(StringComparer.Ordinal);
-            foreach ((string name, string pattern) in (ReadOnlySpan<(string, string)>)[
-                (NativeMethods.GgmlBase, "libggml-base.so"), (NativeMethods.Ggml, "libggml.v*.so"), (NativeMethods.Llama, "libllama.v*.so")])
+            string? configured = options.NativeDirectory is { } directory ? LocateConfiguredLibrary(directory) : null;
+            if (!s_resolverInstalled)
             {
-                string path = Directory.EnumerateFiles(directory, pattern).Order(StringComparer.Ordinal).FirstOrDefault()
-                    ?? throw new LlamaException($"The llama.cpp runtime in {directory} has no {pattern}; it is incomplete. Tried:\n  {string.Join("\n  ", tried)}");
-                try
+                NativeLibrary.SetDllImportResolver(typeof(LlamaBackend).Assembly, ResolveOurImports);
+                s_resolverInstalled = true;
+            }
+
+            if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
+            {
+                BoundOpenMpSpinning();
+                s_log = options.Log;
+                NativeLibraryConfig.All.WithLogCallback(OnLog);
+                if (configured is not null)
                 {
-                    libraries[name] = NativeLibrary.Load(path);
-                }
-                catch (DllNotFoundException e)
-                {
-                    throw new LlamaException($"Could not load {path}: {e.Message}", e);
+                    NativeLibraryConfig.LLama.WithLibrary(configured);
                 }
             }
 
-            NativeLibrary.SetDllImportResolver(typeof(LlamaBackend).Assembly, (name, _, _) => libraries.GetValueOrDefault(name));
-            s_log = options.Log;
-            NativeMethods.llama_log_set(&OnLog, null);
-            NativeMethods.ggml_backend_load_all_from_path(directory);
-            NativeMethods.llama_backend_init();
-            s_instance = new LlamaBackend(directory, FindLoadedCpuBackend(), ListDevices(), Utf8(NativeMethods.llama_print_system_info()));
+            try
+            {
+                // LLamaSharp installs its library resolver, loads libllama and calls llama_backend_init in NativeApi's
+                // type initializer: touch it now, before any of its structs' defaults, so that it happens here.
+                NativeApi.llama_empty_call();
+            }
+            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or LLama.Exceptions.RuntimeError)
+            {
+                throw new LlamaException(
+                    $"The llama.cpp runtime ({RuntimePackage}) could not be loaded: {(e.InnerException ?? e).Message.Split('\n')[0]} "
+                    + $"It is looked for in {Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native")}/<avx level>/"
+                    + (configured is null ? "" : $" and at {configured}") + "; rebuild to copy it there.", e);
+            }
+
+            s_libraryPath = FindLoadedLibraryPath()
+                ?? throw new LlamaException("LLamaSharp reports its native library loaded, but no libllama is mapped into this process.");
+            INativeLibrary? loaded = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama);
+            string variant = loaded is NativeLibraryFromPath || configured is not null
+                ? "custom"
+                : loaded?.Metadata?.AvxLevel.ToString().ToLowerInvariant() ?? "unknown";
+            s_instance = new LlamaBackend(s_libraryPath, variant);
             return s_instance;
         }
     }
 
+    /// <summary>The backend, once initialized; models and contexts exist only after that.</summary>
+    internal static LlamaBackend Current => s_instance ?? throw new InvalidOperationException("LlamaBackend.Initialize has not run.");
+
     /// <summary>A string from native UTF-8 that the caller does not own.</summary>
     internal static string Utf8(byte* text) => text is null ? "" : Marshal.PtrToStringUTF8((nint)text) ?? "";
 
-    /// <summary>The folder holding the runtime: the configured one, or beside the application.</summary>
-    /// <exception cref="LlamaException">None holds it; the message lists every path tried and why it did not do.</exception>
-    internal static string LocateRuntime(string? configured, out List<string> tried)
+    /// <summary>The libllama in a configured folder.</summary>
+    /// <exception cref="LlamaException">The folder or the library is missing.</exception>
+    internal static string LocateConfiguredLibrary(string directory)
     {
-        tried = [];
-        return FindNativeDirectory(configured, tried)
-            ?? throw new LlamaException(
-                $"The llama.cpp runtime ({RuntimePackage}) was not found. Tried:\n  {string.Join("\n  ", tried)}\n"
-                + "The build puts it in runtimes/linux-x64/native beside the application; rebuild with npm available.");
+        string file = OperatingSystem.IsWindows() ? "llama.dll" : OperatingSystem.IsMacOS() ? "libllama.dylib" : "libllama.so";
+        string path = Path.Combine(directory, file);
+        return File.Exists(path)
+            ? Path.GetFullPath(path)
+            : throw new LlamaException($"The configured llama.cpp runtime folder {directory} has no {file} ({(Directory.Exists(directory) ? "folder found" : "no such folder")}).");
     }
 
-    private static string? FindNativeDirectory(string? configured, List<string> tried)
+    // LLamaSharp.Backend.Cpu's builds run ggml's workers on OpenMP, and every barrier between graph nodes is an OpenMP
+    // barrier. Measured on 2 cores with the benchmark model: libgomp's default spin (300,000 rounds) decoded 117–120
+    // tok/s idle but collapsed to 17–60 while other processes used the cores (spinning workers starve the thread they
+    // wait for); OMP_WAIT_POLICY=passive held up under load but cost a third idle (77–79 tok/s: a sleep at every
+    // barrier); 20,000 rounds kept the idle speed (119–127) and gives a waiting core back within microseconds. A
+    // user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. Set before libgomp loads (it reads them once).
+    private static void BoundOpenMpSpinning()
     {
-        string baseDirectory = AppContext.BaseDirectory;
-        string[] candidates = configured is not null
-            ? [configured]
-            : [Path.Combine(baseDirectory, "runtimes", "linux-x64", "native"), baseDirectory];
-        foreach (string candidate in candidates.Distinct(StringComparer.Ordinal))
+        if (OperatingSystem.IsLinux()
+            && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null
+            && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
         {
-            bool found = Directory.Exists(candidate) && Directory.EnumerateFiles(candidate, "libllama*.so").Any();
-            tried.Add($"{candidate} ({(found ? "found" : Directory.Exists(candidate) ? "no libllama*.so" : "no such folder")})");
-            if (found)
+            _ = NativeMethods.setenv("GOMP_SPINCOUNT", "20000", overwrite: 0);
+        }
+    }
+
+    // Our few imports go to the very libraries LLamaSharp loaded: libllama through its own resolver (which returns the
+    // handle it loaded), ggml-base from the same folder (already mapped as libllama's dependency, so no second copy).
+    private static nint ResolveOurImports(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name == NativeMethods.Llama)
+        {
+            return NativeLibrary.Load(NativeMethods.Llama, typeof(NativeApi).Assembly, null);
+        }
+
+        if (name == NativeMethods.LibC)
+        {
+            return NativeLibrary.TryLoad("libc.so.6", out nint libc) ? libc : nint.Zero;
+        }
+
+        if (name == NativeMethods.GgmlBase && s_libraryPath is { } llama)
+        {
+            string file = Path.GetFileName(llama).Replace("llama", "ggml-base", StringComparison.Ordinal);
+            return NativeLibrary.TryLoad(Path.Combine(Path.GetDirectoryName(llama)!, file), out nint handle) ? handle : nint.Zero;
+        }
+
+        return nint.Zero;
+    }
+
+    // The file of the library that holds llama_decode, from the process's mappings (Linux). Elsewhere: the path
+    // LLamaSharp would have tried first.
+    private static string? FindLoadedLibraryPath()
+    {
+        nint library = NativeLibrary.Load(NativeMethods.Llama, typeof(NativeApi).Assembly, null);
+        ulong address = (ulong)NativeLibrary.GetExport(library, "llama_decode");
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/maps"))
             {
-                return candidate;
+                string[] fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                string[] range = fields[0].Split('-');
+                if (fields.Length == 6
+                    && address >= ulong.Parse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
+                    && address < ulong.Parse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture))
+                {
+                    return fields[5].Trim();
+                }
             }
+        }
+        catch (IOException)
+        {
+            // No /proc: not Linux.
         }
 
         return null;
     }
 
-    // ggml picks the CPU backend library at run time; the process's mappings say which one it loaded.
-    private static string? FindLoadedCpuBackend()
+    private static List<LlamaDevice> ListDevices()
     {
-        try
-        {
-            return File.ReadLines("/proc/self/maps")
-                .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault())
-                .FirstOrDefault(path => path is not null && Path.GetFileName(path).StartsWith("libggml-cpu", StringComparison.Ordinal)) is { } path
-                ? Path.GetFileName(path)
-                : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static List<string> ListDevices()
-    {
-        var devices = new List<string>();
-        nuint count = NativeMethods.ggml_backend_dev_count();
+        var devices = new List<LlamaDevice>();
+        nuint count = NativeApi.ggml_backend_dev_count();
         for (nuint i = 0; i < count; i++)
         {
-            nint device = NativeMethods.ggml_backend_dev_get(i);
-            devices.Add($"{Utf8(NativeMethods.ggml_backend_dev_name(device))}: {Utf8(NativeMethods.ggml_backend_dev_description(device))}");
+            nint device = NativeApi.ggml_backend_dev_get(i);
+            devices.Add(new LlamaDevice(
+                Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(device)) ?? "",
+                Utf8(NativeMethods.ggml_backend_dev_description(device)),
+                NativeMethods.ggml_backend_dev_type(device) != 0));
         }
 
         return devices;
     }
 
     // llama.cpp logs in pieces (a line may come in several calls); pass on whole lines only.
-    [UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
-    private static void OnLog(int level, byte* text, void* userData)
+    private static void OnLog(LLamaLogLevel level, string piece)
     {
         Action<LlamaLogLevel, string>? log = s_log;
-        if (log is null || text is null)
+        if (log is null || piece is null)
         {
             return;
         }
 
-        string piece = Utf8(text);
         lock (s_pendingLog)
         {
-            // ggml_log_level: 1 debug, 2 info, 3 warn, 4 error, 5 continues the line before.
-            if (s_pendingLog.Length == 0 && level != 5)
+            if (s_pendingLog.Length == 0 && level != LLamaLogLevel.Continue)
             {
                 s_pendingLevel = level;
             }
@@ -226,9 +289,9 @@ public sealed unsafe class LlamaBackend
 
         LlamaLogLevel mapped = level switch
         {
-            4 => LlamaLogLevel.Error,
-            3 => LlamaLogLevel.Warning,
-            2 => LlamaLogLevel.Information,
+            LLamaLogLevel.Error => LlamaLogLevel.Error,
+            LLamaLogLevel.Warning => LlamaLogLevel.Warning,
+            LLamaLogLevel.Info => LlamaLogLevel.Information,
             _ => LlamaLogLevel.Debug,
         };
         try

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Text;
-using LlamaCpp.Native;
+using LLama.Native;
 
 namespace LlamaCpp;
 
 /// <summary>
-/// Renders a conversation as a prompt with llama.cpp's <c>llama_chat_apply_template</c>. That is no Jinja engine:
+/// Renders a conversation as a prompt with llama.cpp's <c>llama_chat_apply_template</c> (LLamaSharp's binding of it). That is no Jinja engine:
 /// llama.cpp recognizes a template by its name (such as <c>chatml</c>, see <see cref="BuiltInNames"/>) or by marker
 /// strings in a model's Jinja text, and writes the matching built-in format. Anything else is refused.
 /// </summary>
@@ -57,20 +57,20 @@ public static unsafe class LlamaChatTemplate
         }
 
         byte[] strings = ArrayPool<byte>.Shared.Rent(stringBytes);
-        var chat = new LlamaChatMessage[Math.Max(1, messages.Count)];
+        var chat = new LLamaChatMessage[Math.Max(1, messages.Count)];
         // llama.h recommends twice the characters of the messages; the result says how much it really needs.
         byte[] output = ArrayPool<byte>.Shared.Rent(Math.Max(256, 2 * stringBytes));
         try
         {
             fixed (byte* start = strings)
-            fixed (LlamaChatMessage* messagesStart = chat)
+            fixed (LLamaChatMessage* messagesStart = chat)
             {
                 int offset = 0;
                 byte* templateText = start + WriteString(template, strings, ref offset);
                 for (int i = 0; i < messages.Count; i++)
                 {
-                    chat[i].Role = start + WriteString(messages[i].Role, strings, ref offset);
-                    chat[i].Content = start + WriteString(messages[i].Content, strings, ref offset);
+                    chat[i].role = start + WriteString(messages[i].Role, strings, ref offset);
+                    chat[i].content = start + WriteString(messages[i].Content, strings, ref offset);
                 }
 
                 int length = Format(templateText, messagesStart, messages.Count, addAssistant, output);
@@ -105,11 +105,11 @@ public static unsafe class LlamaChatTemplate
         }
     }
 
-    private static int Format(byte* template, LlamaChatMessage* chat, int count, bool addAssistant, byte[] output)
+    private static int Format(byte* template, LLamaChatMessage* chat, int count, bool addAssistant, byte[] output)
     {
         fixed (byte* buffer = output)
         {
-            return NativeMethods.llama_chat_apply_template(template, chat, (nuint)count, addAssistant, buffer, output.Length);
+            return NativeApi.llama_chat_apply_template(template, chat, (nuint)count, addAssistant, buffer, output.Length);
         }
     }
 
@@ -141,7 +141,7 @@ public static unsafe class LlamaChatTemplate
 
     private static string[] ReadBuiltInNames()
     {
-        int count = NativeMethods.llama_chat_builtin_templates(null, 0);
+        int count = NativeApi.llama_chat_builtin_templates(null, 0);
         if (count <= 0)
         {
             return [];
@@ -150,7 +150,8 @@ public static unsafe class LlamaChatTemplate
         var names = new byte*[count];
         fixed (byte** output = names)
         {
-            count = Math.Min(count, NativeMethods.llama_chat_builtin_templates(output, (nuint)names.Length));
+            // LLamaSharp declares the output as char**; it is an array of C strings.
+            count = Math.Min(count, NativeApi.llama_chat_builtin_templates((char**)output, (nuint)names.Length));
         }
 
         var result = new string[count];

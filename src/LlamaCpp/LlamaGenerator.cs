@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using LLama.Exceptions;
+using LLama.Native;
 using LlamaCpp.Native;
 
 namespace LlamaCpp;
@@ -48,20 +50,21 @@ public readonly record struct LlamaGenerationStatistics(int ReusedTokens, int Pr
 /// Streams token ids from a model in one llama.cpp context: one conversation's KV cache. A prompt that begins with
 /// what the cache already holds only decodes the rest. Cancelling aborts llama.cpp between graph nodes, in the
 /// middle of a long prefill too, and the half-decoded tokens are removed from the cache so the next call is right.
+/// Built on LLamaSharp's context and sampler chain handles; tokens go to llama.cpp in a batch of native memory through
+/// a direct <c>llama_decode</c> (see <see cref="NativeMethods.llama_decode"/> for why not LLamaSharp's).
 /// </summary>
 /// <remarks>Not thread-safe: one generation at a time. No managed allocation per generated token.</remarks>
 public sealed unsafe class LlamaGenerator : IDisposable
 {
     private const int DecodeAborted = 2;
+    private static readonly LLamaSeqId s_sequence = LLamaSeqId.Zero;
     private const int DecodeNoRoom = 1;
 
     private readonly LlamaModel _model;
-    private readonly SafeLlamaContextHandle _context;
-    private readonly SafeLlamaSamplerHandle _sampler;
-    private readonly SafeGgmlThreadpoolHandle? _threadpool;
-    private readonly nint _memory;
+    private readonly SafeLLamaContextHandle _context;
+    private readonly SafeLLamaSamplerChainHandle _sampler;
     private readonly int* _abort;
-    private readonly LlamaBatch _batch;
+    private readonly LLamaNativeBatch _batch;
     private readonly List<int> _cached;
     private readonly int[] _one = new int[1];
     private readonly bool _greedy;
@@ -76,27 +79,31 @@ public sealed unsafe class LlamaGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(contextOptions);
         ArgumentNullException.ThrowIfNull(samplingOptions);
         _model = model;
-        LlamaContextParams parameters = NativeMethods.llama_context_default_params();
-        parameters.ContextSize = (uint)contextOptions.ContextSize;
-        parameters.BatchSize = parameters.MicroBatchSize = (uint)Math.Min(contextOptions.BatchSize, contextOptions.ContextSize);
-        parameters.Threads = parameters.BatchThreads = Math.Max(1, contextOptions.Threads);
-        parameters.NoPerf = 1;
+        LLamaContextParams parameters = LLamaContextParams.Default();
+        parameters.n_ctx = (uint)contextOptions.ContextSize;
+        parameters.n_batch = parameters.n_ubatch = (uint)Math.Min(contextOptions.BatchSize, contextOptions.ContextSize);
+        parameters.n_threads = parameters.n_threads_batch = Math.Max(1, contextOptions.Threads);
+        parameters.no_perf = true;
         // A full-size cache for the sliding-window layers, so that any prefix of the history can be kept.
-        parameters.SwaFull = 1;
-        _context = SafeLlamaContextHandle.Create(model.Handle, parameters);
-        _threadpool = SafeGgmlThreadpoolHandle.Create(LlamaBackend.Current, parameters.Threads);
-        if (_threadpool is not null)
+        parameters.swa_full = true;
+        try
         {
-            _context.Attach(_threadpool);
+            _context = SafeLLamaContextHandle.Create(model.Handle, parameters);
+        }
+        catch (RuntimeError e)
+        {
+            throw new LlamaException(
+                $"llama.cpp could not create a context of {parameters.n_ctx} tokens (not enough memory, or an invalid setting; its log says more).", e);
         }
 
-        ContextSize = (int)NativeMethods.llama_n_ctx(_context);
-        BatchSize = (int)NativeMethods.llama_n_batch(_context);
-        _memory = NativeMethods.llama_get_memory(_context);
+        ContextSize = (int)_context.ContextSize;
+        BatchSize = (int)_context.BatchSize;
 
+        // The abort flag lives in native memory: llama.cpp reads it from its own threads between graph nodes.
+        // LLamaSharp binds llama_set_abort_callback only with raw pointers, which suits an unmanaged callback.
         _abort = (int*)NativeMemory.AllocZeroed(sizeof(int));
-        NativeMethods.llama_set_abort_callback(_context, &ShouldAbort, _abort);
-        _batch = NativeMethods.llama_batch_init(BatchSize, 0, 1);
+        NativeApi.llama_set_abort_callback(_context, (nint)(delegate* unmanaged[Cdecl]<void*, byte>)&ShouldAbort, (nint)_abort);
+        _batch = NativeApi.llama_batch_init(BatchSize, 0, 1);
         _sampler = CreateSampler(samplingOptions);
         _greedy = samplingOptions.Temperature <= 0;
         _vocabularySize = model.Vocabulary.Count;
@@ -158,7 +165,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
             int position = prompt.Length;
             for (int generated = 0; generated < maxTokens; generated++)
             {
-                int token = _greedy ? SampleGreedily() : NativeMethods.llama_sampler_sample(_sampler, _context, -1);
+                int token = _greedy ? SampleGreedily() : (int)_sampler.Sample(_context, -1);
                 LastStatistics = new LlamaGenerationStatistics(
                     reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started) : LastStatistics.TimeToFirstToken);
                 yield return token;
@@ -185,7 +192,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
     /// <summary>Forgets the KV cache.</summary>
     public void Reset()
     {
-        NativeMethods.llama_memory_clear(_memory, data: false);
+        _context.MemoryClear(data: false);
         _cached.Clear();
     }
 
@@ -198,10 +205,9 @@ public sealed unsafe class LlamaGenerator : IDisposable
         }
 
         _disposed = true;
-        NativeMethods.llama_batch_free(_batch);
+        NativeApi.llama_batch_free(_batch);
         _sampler.Dispose();
         _context.Dispose();
-        _threadpool?.Dispose();
         NativeMemory.Free(_abort);
     }
 
@@ -230,7 +236,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
             return;
         }
 
-        if (!NativeMethods.llama_memory_seq_rm(_memory, 0, length, -1))
+        _context.MemorySequenceRemove(s_sequence, length, -1);
+        if ((int)_context.MemorySequenceMaxPosition(s_sequence) >= length)
         {
             // This cache cannot drop a tail: start over.
             Reset();
@@ -243,15 +250,16 @@ public sealed unsafe class LlamaGenerator : IDisposable
     // Decodes tokens at consecutive positions; false when the context has no room left.
     private bool Decode(ReadOnlySpan<int> tokens, int position, bool logitsForLast, CancellationToken cancellationToken)
     {
-        LlamaBatch batch = _batch;
-        batch.TokenCount = tokens.Length;
+        // LLamaToken, LLamaPos and LLamaSeqId are 4-byte wrappers of ints (checked by a layout test).
+        LLamaNativeBatch batch = _batch;
+        batch.n_tokens = tokens.Length;
         for (int i = 0; i < tokens.Length; i++)
         {
-            batch.Token[i] = tokens[i];
-            batch.Position[i] = position + i;
-            batch.SequenceIdCount[i] = 1;
-            batch.SequenceId[i][0] = 0;
-            batch.Logits[i] = (sbyte)(logitsForLast && i == tokens.Length - 1 ? 1 : 0);
+            ((int*)batch.tokens)[i] = tokens[i];
+            ((int*)batch.pos)[i] = position + i;
+            batch.n_seq_id[i] = 1;
+            *(int*)batch.seq_id[i] = 0;
+            batch.logits[i] = (byte)(logitsForLast && i == tokens.Length - 1 ? 1 : 0);
         }
 
         int status = NativeMethods.llama_decode(_context, batch);
@@ -266,26 +274,19 @@ public sealed unsafe class LlamaGenerator : IDisposable
                 return true;
             case DecodeAborted:
                 // Some micro-batches may have landed in the cache: drop everything past what is known to be there.
-                NativeMethods.llama_memory_seq_rm(_memory, 0, _cached.Count, -1);
+                _context.MemorySequenceRemove(s_sequence, _cached.Count, -1);
                 throw new OperationCanceledException(cancellationToken);
             case DecodeNoRoom:
                 return false;
             default:
-                TrimCacheTo(_cached.Count);
-                NativeMethods.llama_memory_seq_rm(_memory, 0, _cached.Count, -1);
+                _context.MemorySequenceRemove(s_sequence, _cached.Count, -1);
                 throw new LlamaException($"llama_decode failed with status {status} at position {position}.");
         }
     }
 
     // Greedy sampling reads the logits where llama.cpp keeps them: its sampler would first copy all 201,088 into a
     // candidate array, a tenth of a small model's time per token.
-    private int SampleGreedily()
-    {
-        float* logits = NativeMethods.llama_get_logits_ith(_context, -1);
-        return logits is null
-            ? throw new LlamaException("llama.cpp returned no logits to sample from.")
-            : ArgMax(new ReadOnlySpan<float>(logits, _vocabularySize));
-    }
+    private int SampleGreedily() => ArgMax(_context.GetLogitsIth(-1)[.._vocabularySize]);
 
     /// <summary>The index of the largest value, the first of equals, as llama.cpp's greedy sampler picks.</summary>
     internal static int ArgMax(ReadOnlySpan<float> values)
@@ -337,27 +338,24 @@ public sealed unsafe class LlamaGenerator : IDisposable
         return 0;
     }
 
-    private static SafeLlamaSamplerHandle CreateSampler(LlamaSamplingOptions options)
+    private static SafeLLamaSamplerChainHandle CreateSampler(LlamaSamplingOptions options)
     {
-        SafeLlamaSamplerHandle chain = NativeMethods.llama_sampler_chain_init(new LlamaSamplerChainParams { NoPerf = 1 });
-        if (chain.IsInvalid)
-        {
-            throw new LlamaException("llama.cpp could not create a sampler chain.");
-        }
-
+        LLamaSamplerChainParams parameters = LLamaSamplerChainParams.Default();
+        parameters.NoPerf = true;
+        SafeLLamaSamplerChainHandle chain = SafeLLamaSamplerChainHandle.Create(parameters);
         if (options.Temperature <= 0)
         {
-            NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_greedy());
+            chain.AddGreedySampler();
             return chain;
         }
 
         if (options.TopP < 1)
         {
-            NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_top_p(options.TopP, 1));
+            chain.AddTopP(options.TopP, 1);
         }
 
-        NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_temp(options.Temperature));
-        NativeMethods.llama_sampler_chain_add(chain, NativeMethods.llama_sampler_init_dist(options.Seed ?? uint.MaxValue));
+        chain.AddTemperature(options.Temperature);
+        chain.AddDistributionSampler(options.Seed ?? uint.MaxValue);
         return chain;
     }
 

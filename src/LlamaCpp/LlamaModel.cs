@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
+using LLama.Exceptions;
+using LLama.Native;
 using LlamaCpp.Gguf;
-using LlamaCpp.Native;
 
 namespace LlamaCpp;
 
@@ -15,6 +15,13 @@ public sealed record LlamaModelOptions
 
     /// <summary>Receives load progress from 0 to 1, on the loading thread.</summary>
     public Action<float>? Progress { get; init; }
+
+    /// <summary>
+    /// Layers to offload to a GPU (llama.cpp's <c>n_gpu_layers</c>): -1, the default, offloads every layer when the
+    /// runtime has a GPU backend (LLamaSharp.Backend.Cpu's osx-arm64 build carries Metal); 0 keeps the model on the CPU.
+    /// Without a GPU backend every value runs on the CPU.
+    /// </summary>
+    public int GpuLayers { get; init; } = -1;
 }
 
 /// <summary>
@@ -22,24 +29,22 @@ public sealed record LlamaModelOptions
 /// native assertion that ends the process.
 /// </summary>
 /// <remarks>Thread-safe for reading; contexts created from it keep it alive.</remarks>
-public sealed unsafe class LlamaModel : IDisposable
+public sealed class LlamaModel : IDisposable
 {
     private const int MaxLayers = 512;
 
-    private LlamaModel(SafeLlamaModelHandle handle, GgufFile file)
+    private LlamaModel(SafeLlamaModelHandle handle, GgufFile file, int gpuLayers)
     {
         Handle = handle;
         File = file;
-        Vocabulary = new LlamaVocabulary(this, NativeMethods.llama_model_get_vocab(handle));
-        byte* description = stackalloc byte[256];
-        int length = NativeMethods.llama_model_desc(handle, description, 256);
-        Description = length > 0 ? System.Text.Encoding.UTF8.GetString(description, Math.Min(length, 255)) : "";
-        TrainedContextSize = NativeMethods.llama_model_n_ctx_train(handle);
-        LayerCount = NativeMethods.llama_model_n_layer(handle);
-        SizeInBytes = (long)NativeMethods.llama_model_size(handle);
-        ParameterCount = (long)NativeMethods.llama_model_n_params(handle);
-        byte* template = NativeMethods.llama_model_chat_template(handle, null);
-        ChatTemplate = template is null ? null : LlamaBackend.Utf8(template);
+        GpuLayers = gpuLayers;
+        Vocabulary = new LlamaVocabulary(this);
+        Description = handle.Description;
+        TrainedContextSize = handle.ContextSize;
+        LayerCount = handle.LayerCount;
+        SizeInBytes = (long)handle.SizeInBytes;
+        ParameterCount = (long)handle.ParameterCount;
+        ChatTemplate = handle.GetTemplate(name: null, strict: false);
     }
 
     /// <summary>The file as our preflight read it.</summary>
@@ -62,6 +67,9 @@ public sealed unsafe class LlamaModel : IDisposable
 
     /// <summary>The number of parameters.</summary>
     public long ParameterCount { get; }
+
+    /// <summary>The <c>n_gpu_layers</c> it was loaded with (-1: every layer, where a GPU backend is present).</summary>
+    public int GpuLayers { get; }
 
     /// <summary>
     /// The model's default chat template (<c>tokenizer.chat_template</c>, usually Jinja), or null where the file has
@@ -90,29 +98,36 @@ public sealed unsafe class LlamaModel : IDisposable
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(options);
         string path = file.Path;
+        _ = backend;
 
-        LlamaModelParams parameters = NativeMethods.llama_model_default_params();
-        parameters.VocabOnly = (byte)(options.VocabularyOnly ? 1 : 0);
         var progress = new ProgressState(options.Progress, cancellationToken);
-        GCHandle state = GCHandle.Alloc(progress);
+        LLamaModelParams parameters = CreateParameters(options, progress.OnProgress);
         try
         {
-            parameters.ProgressCallback = (nint)(delegate* unmanaged[Cdecl]<float, void*, byte>)&OnProgress;
-            parameters.ProgressCallbackUserData = GCHandle.ToIntPtr(state);
-            SafeLlamaModelHandle handle = NativeMethods.llama_model_load_from_file(path, parameters);
-            if (handle.IsInvalid)
-            {
-                handle.Dispose();
-                cancellationToken.ThrowIfCancellationRequested();
-                throw new LlamaException($"llama.cpp could not load {path} ({file.Architecture}); its log on stderr says why.");
-            }
-
-            return new LlamaModel(handle, file);
+            SafeLlamaModelHandle handle = SafeLlamaModelHandle.LoadFromFile(path, parameters);
+            return new LlamaModel(handle, file, parameters.n_gpu_layers);
+        }
+        catch (LoadWeightsFailedException e)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new LlamaException($"llama.cpp could not load {path} ({file.Architecture}); its log on stderr says why.", e);
         }
         finally
         {
-            state.Free();
+            // The native side holds the callback only while loading.
+            GC.KeepAlive(progress);
         }
+    }
+
+    /// <summary>The model parameters llama.cpp gets for <paramref name="options"/>: its defaults plus ours.</summary>
+    /// <remarks>Needs <see cref="LlamaBackend.Initialize"/> to have run: the defaults come from the native library.</remarks>
+    internal static LLamaModelParams CreateParameters(LlamaModelOptions options, LlamaProgressCallback? progress = null)
+    {
+        LLamaModelParams parameters = LLamaModelParams.Default();
+        parameters.vocab_only = options.VocabularyOnly;
+        parameters.n_gpu_layers = options.GpuLayers;
+        parameters.progress_callback = progress;
+        return parameters;
     }
 
     /// <inheritdoc />
@@ -160,22 +175,21 @@ public sealed unsafe class LlamaModel : IDisposable
         return file;
     }
 
-    // Called by llama.cpp while loading; returning 0 stops the load.
-    [UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
-    private static byte OnProgress(float progress, void* userData)
+    // Called by llama.cpp while loading (through a delegate LLamaSharp's binding marshals); false stops the load.
+    private sealed record ProgressState(Action<float>? Report, CancellationToken Cancellation)
     {
-        var state = (ProgressState)GCHandle.FromIntPtr((nint)userData).Target!;
-        try
+        public bool OnProgress(float progress, nint userData)
         {
-            state.Report?.Invoke(progress);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // An exception must never unwind into native code.
-        }
+            try
+            {
+                Report?.Invoke(progress);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // An exception must never unwind into native code.
+            }
 
-        return (byte)(state.Cancellation.IsCancellationRequested ? 0 : 1);
+            return !Cancellation.IsCancellationRequested;
+        }
     }
-
-    private sealed record ProgressState(Action<float>? Report, CancellationToken Cancellation);
 }

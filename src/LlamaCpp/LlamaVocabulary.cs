@@ -1,4 +1,5 @@
 using System.Buffers;
+using LLama.Native;
 using LlamaCpp.Native;
 
 namespace LlamaCpp;
@@ -30,34 +31,37 @@ public enum LlamaTokenAttributes
 }
 
 /// <summary>
-/// A model's vocabulary as llama.cpp reads it from the GGUF. Every token's bytes are read once, at load, so that
-/// looking one up during generation is a table read.
+/// A model's vocabulary as llama.cpp reads it from the GGUF, through LLamaSharp's vocabulary calls. Every token's
+/// bytes are read once, at load, so that looking one up during generation is a table read; llama.cpp keeps its
+/// end-of-generation set private, so it is listed once too.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
 public sealed unsafe class LlamaVocabulary
 {
     private readonly LlamaModel _model;
+    private readonly SafeLlamaModelHandle.Vocabulary _vocabulary;
     private readonly nint _vocab;
     private readonly byte[] _pieces;
     private readonly int[] _offsets;
 
-    internal LlamaVocabulary(LlamaModel model, nint vocab)
+    internal LlamaVocabulary(LlamaModel model)
     {
         _model = model;
-        _vocab = vocab;
-        Count = NativeMethods.llama_vocab_n_tokens(vocab);
+        _vocabulary = model.Handle.Vocab;
+        _vocab = NativeMethods.llama_model_get_vocab(model.Handle);
+        Count = _vocabulary.Count;
         _offsets = new int[Count + 1];
         var pieces = new ArrayBufferWriter<byte>(Count * 8);
         var endOfGeneration = new List<int>();
         byte[] buffer = new byte[256];
         for (int token = 0; token < Count; token++)
         {
-            int length = Piece(vocab, token, buffer);
+            int length = NativeApi.llama_token_to_piece(_vocabulary, token, buffer, 0, special: false);
             if (length < 0)
             {
                 // Longer than the buffer: llama.cpp says how long, and the next try fits.
                 buffer = new byte[-length];
-                length = Piece(vocab, token, buffer);
+                length = NativeApi.llama_token_to_piece(_vocabulary, token, buffer, 0, special: false);
             }
 
             if (length > 0)
@@ -68,7 +72,7 @@ public sealed unsafe class LlamaVocabulary
             _offsets[token + 1] = pieces.WrittenCount;
 
             // llama.cpp keeps its end-of-generation set private; asking token by token is the only way to list it.
-            if (NativeMethods.llama_vocab_is_eog(vocab, token))
+            if (((LLamaToken)token).IsEndOfGeneration(_vocabulary))
             {
                 endOfGeneration.Add(token);
             }
@@ -96,7 +100,7 @@ public sealed unsafe class LlamaVocabulary
             return false;
         }
 
-        bool endOfGeneration = NativeMethods.llama_vocab_is_eog(_vocab, token);
+        bool endOfGeneration = ((LLamaToken)token).IsEndOfGeneration(_vocabulary);
         GC.KeepAlive(_model);
         return endOfGeneration;
     }
@@ -123,7 +127,7 @@ public sealed unsafe class LlamaVocabulary
     public LlamaTokenAttributes GetAttributes(int token)
     {
         CheckToken(token);
-        var attributes = (LlamaTokenAttributes)NativeMethods.llama_vocab_get_attr(_vocab, token);
+        var attributes = (LlamaTokenAttributes)((LLamaToken)token).GetAttributes(_vocabulary);
         GC.KeepAlive(_model);
         return attributes;
     }
@@ -172,14 +176,6 @@ public sealed unsafe class LlamaVocabulary
         finally
         {
             ArrayPool<int>.Shared.Return(buffer);
-        }
-    }
-
-    private static int Piece(nint vocab, int token, byte[] buffer)
-    {
-        fixed (byte* p = buffer)
-        {
-            return NativeMethods.llama_token_to_piece(vocab, token, p, buffer.Length, 0, special: false);
         }
     }
 

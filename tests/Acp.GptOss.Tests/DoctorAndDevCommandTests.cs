@@ -23,8 +23,10 @@ public sealed class DoctorAndDevCommandTests
             });
 
             Assert.Equal(0, result.ExitCode);
-            Assert.Contains("llama.cpp runtime: v0.5.0 (@node-llama-cpp/linux-x64@3.22.1)", result.Output, StringComparison.Ordinal);
-            Assert.Matches(@"CPU backend: libggml-cpu-\w+\.so", result.Output);
+            Assert.Matches(@"llama\.cpp runtime: /\S+/runtimes/linux-x64/native/(noavx|avx|avx2|avx512)/libllama\.so \(LLamaSharp\.Backend\.Cpu 0\.30\.0\)", result.Output);
+            Assert.Matches(@"build: (noavx|avx|avx2|avx512) \(the AVX level LLamaSharp chose for this CPU\), ggml \d+\.\d+\.\d+, commit [0-9a-f]+", result.Output);
+            Assert.Contains("device: CPU: ", result.Output, StringComparison.Ordinal);
+            Assert.Contains("GPU backends: none (every layer runs on the CPU)", result.Output, StringComparison.Ordinal);
             Assert.Matches(@"RAM: \d+\.\d GB total, \d+\.\d GB available", result.Output);
             Assert.Matches(@"disk: \d+\.\d GB free", result.Output);
             Assert.Contains("models (2 found", result.Output, StringComparison.Ordinal);

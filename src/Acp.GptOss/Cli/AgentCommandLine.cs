@@ -47,6 +47,12 @@ internal sealed partial class AgentCommandLine
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
+    public Option<int> GpuLayers { get; } = new("--gpu-layers")
+    {
+        Description = "Model layers to offload to a GPU: -1 every layer when llama.cpp has a GPU backend (Metal on Apple silicon), 0 none (CPU only).",
+        DefaultValueFactory = _ => -1,
+    };
+
     public Option<float> Temperature { get; } = new("--temperature")
     {
         Description = "Sampling temperature; 0 samples greedily. OpenAI recommends 1.0 for GPT-OSS.",
@@ -125,6 +131,7 @@ internal sealed partial class AgentCommandLine
             command.Options.Add(FastModel);
             command.Options.Add(IdleUnloadMinutes);
             command.Options.Add(Threads);
+            command.Options.Add(GpuLayers);
             command.Options.Add(Temperature);
             command.Options.Add(TopP);
             command.Options.Add(Seed);
@@ -246,7 +253,7 @@ internal sealed partial class AgentCommandLine
         return new AgentEngines(LlamaInferenceEngine.Start(LlamaOptions(result, gptOss), telemetry, loggers), fast, telemetry);
     }
 
-    private LlamaEngineOptions LlamaOptions(ParseResult result, string path)
+    internal LlamaEngineOptions LlamaOptions(ParseResult result, string path)
     {
         double idle = result.GetValue(IdleUnloadMinutes);
         return new LlamaEngineOptions
@@ -254,6 +261,7 @@ internal sealed partial class AgentCommandLine
             ModelPath = Path.GetFullPath(path),
             ContextSize = result.GetValue(ContextSize),
             Threads = Math.Max(1, result.GetValue(Threads)),
+            GpuLayers = result.GetValue(GpuLayers),
             Sampling = new LlamaCpp.LlamaSamplingOptions
             {
                 Temperature = result.GetValue(Temperature),
@@ -272,6 +280,7 @@ internal sealed partial class AgentCommandLine
         : result.GetValue(TopP) is <= 0 or > 1 ? "--top-p must be above 0 and at most 1."
         : result.GetValue(ContextSize) < 16 ? "--ctx-size must be at least 16."
         : result.GetValue(IdleUnloadMinutes) < 0 ? "--idle-unload-minutes must be 0 or more."
+        : result.GetValue(GpuLayers) < -1 ? "--gpu-layers must be -1 (all), 0 (none) or a number of layers."
         : null;
 
     /// <summary>An engine of the given kind, or an error for the user.</summary>

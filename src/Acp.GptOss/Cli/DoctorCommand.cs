@@ -14,7 +14,7 @@ internal static class DoctorCommand
 {
     public static Command Create(StdioStreams streams, Func<ILoggerFactory> loggers)
     {
-        var doctor = new Command("doctor", "Report the llama.cpp runtime, the CPU backend it chose, the models found, memory and disk.");
+        var doctor = new Command("doctor", "Report the llama.cpp runtime LLamaSharp loaded, the devices it sees, the models found, memory and disk.");
         doctor.SetAction(async (_, cancellationToken) =>
         {
             var report = new StringBuilder();
@@ -23,12 +23,15 @@ internal static class DoctorCommand
             try
             {
                 LlamaBackend backend = LlamaInferenceEngine.InitializeBackend(loggers().CreateLogger("Doctor"), nativeDirectory: null);
-                report.AppendLine(CultureInfo.InvariantCulture, $"llama.cpp runtime: {backend.Version} ({LlamaBackend.RuntimePackage}) in {backend.NativeDirectory}");
-                report.AppendLine(CultureInfo.InvariantCulture, $"CPU backend: {backend.CpuBackend ?? "unknown"}");
-                foreach (string device in backend.Devices)
+                report.AppendLine(CultureInfo.InvariantCulture, $"llama.cpp runtime: {backend.LibraryPath} ({LlamaBackend.RuntimePackage})");
+                report.AppendLine(CultureInfo.InvariantCulture, $"build: {backend.Variant} (the AVX level LLamaSharp chose for this CPU), ggml {backend.Version}, commit {backend.Commit}");
+                foreach (LlamaDevice device in backend.Devices)
                 {
                     report.AppendLine(CultureInfo.InvariantCulture, $"device: {device}");
                 }
+
+                List<LlamaDevice> gpus = [.. backend.Devices.Where(d => d.IsGpu)];
+                report.AppendLine(CultureInfo.InvariantCulture, $"GPU backends: {(gpus.Count == 0 ? "none (every layer runs on the CPU)" : string.Join(", ", gpus.Select(g => g.Name)))}");
 
                 report.AppendLine(CultureInfo.InvariantCulture, $"CPU features: {backend.SystemInfo.Trim()}");
             }

@@ -29,7 +29,7 @@ internal sealed class LlamaChatEngine : IChatEngine
             new ModelSlotOptions
             {
                 Role = Role, Path = options.ModelPath, ContextSize = options.ContextSize, NativeDirectory = options.NativeDirectory,
-                IdleUnload = options.IdleUnload,
+                IdleUnload = options.IdleUnload, GpuLayers = options.GpuLayers,
             },
             telemetry, logger);
     }

@@ -23,6 +23,9 @@ internal sealed record LlamaEngineOptions
     /// <summary>Where the native runtime is, if not beside the application.</summary>
     public string? NativeDirectory { get; init; }
 
+    /// <summary>Layers offloaded to a GPU: -1 every layer when a GPU backend is present, 0 none.</summary>
+    public int GpuLayers { get; init; } = -1;
+
     /// <summary>Unload the weights after this long without a prompt; never when null.</summary>
     public TimeSpan? IdleUnload { get; init; }
 }
@@ -55,7 +58,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
             new ModelSlotOptions
             {
                 Role = Role, Path = options.ModelPath, RequiredArchitecture = Architecture, ContextSize = options.ContextSize,
-                NativeDirectory = options.NativeDirectory, IdleUnload = options.IdleUnload,
+                NativeDirectory = options.NativeDirectory, IdleUnload = options.IdleUnload, GpuLayers = options.GpuLayers,
             },
             telemetry, logger);
         _vocabulary = new(() => Task.Run(() => VocabularyTokenizer.Load(options.ModelPath, logger, options.NativeDirectory, Architecture)));

@@ -73,6 +73,9 @@ internal sealed record ModelSlotOptions
 
     /// <summary>Unload after this long without use; never when null.</summary>
     public TimeSpan? IdleUnload { get; init; }
+
+    /// <summary>Layers offloaded to a GPU (llama.cpp's n_gpu_layers): -1 every layer when a GPU backend is present, 0 none.</summary>
+    public int GpuLayers { get; init; } = -1;
 }
 
 /// <summary>A loaded model, and the load it came from: contexts made for an earlier load must be made again.</summary>
@@ -338,6 +341,7 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             {
                 RequiredArchitecture = _options.RequiredArchitecture,
                 Progress = progress => Volatile.Write(ref _progress, progress),
+                GpuLayers = _options.GpuLayers,
             };
             GgufFile file = LlamaModel.Preflight(Path, modelOptions);
             _file = file;
@@ -347,11 +351,11 @@ internal sealed partial class ModelSlot : IAsyncDisposable
                 LogContextShrunk(_logger, Role, warning);
             }
 
-            Stage(LoadStageEvent.Preflight, $"{file.Architecture}, {file.Length} bytes, {contextSize}-token context on {backend.CpuBackend ?? "?"}");
+            Stage(LoadStageEvent.Preflight, $"{file.Architecture}, {file.Length} bytes, {contextSize}-token context on llama.cpp {backend.Variant}");
             LlamaModel model = LlamaModel.Load(backend, file, modelOptions, cancellationToken);
             contextSize = Math.Min(contextSize, Math.Max(model.TrainedContextSize, 16));
             Volatile.Write(ref _progress, 1);
-            Stage(LoadStageEvent.WeightsMapped, $"{model.Description}, {model.ParameterCount} parameters");
+            Stage(LoadStageEvent.WeightsMapped, $"{model.Description}, {model.ParameterCount} parameters, {GpuLayersText(model.GpuLayers, backend)}");
             lock (_gate)
             {
                 _error = null;
@@ -376,6 +380,12 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             throw new InferenceException(message, e);
         }
     }
+
+    // What n_gpu_layers means on this runtime, for the load events.
+    private static string GpuLayersText(int gpuLayers, LlamaBackend backend) =>
+        !backend.SupportsGpuOffload ? $"gpu layers {gpuLayers} (no GPU backend: all on the CPU)"
+        : gpuLayers < 0 ? $"gpu layers {gpuLayers} (all offloaded)"
+        : $"gpu layers {gpuLayers}";
 
     private async Task UnloadCoreAsync(Task<LoadedModel> load, Task idle)
     {
