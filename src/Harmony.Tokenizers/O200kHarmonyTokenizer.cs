@@ -96,23 +96,7 @@ public sealed partial class O200kHarmonyTokenizer : IHarmonyTokenizer
     /// <remarks>Broken UTF-8 sequences become one byte token per byte, as llama.cpp's path in this project does, so no input is lost.</remarks>
     public void EncodeOrdinary(ReadOnlySpan<byte> utf8, List<int> tokens)
     {
-        ArgumentNullException.ThrowIfNull(tokens);
-        while (!utf8.IsEmpty)
-        {
-            int valid = ValidPrefixLength(utf8);
-            EncodeValid(utf8[..valid], tokens);
-            utf8 = utf8[valid..];
-            if (!utf8.IsEmpty)
-            {
-                Rune.DecodeFromUtf8(utf8, out _, out int invalid);
-                foreach (byte b in utf8[..invalid])
-                {
-                    tokens.Add(_byteTokens[b]);
-                }
-
-                utf8 = utf8[invalid..];
-            }
-        }
+        BrokenUtf8.Encode(utf8, tokens, _byteTokens, this, static (tokenizer, run, list) => tokenizer.EncodeValid(run, list));
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> as ordinary text: special spellings in it stay text.</summary>
@@ -155,22 +139,6 @@ public sealed partial class O200kHarmonyTokenizer : IHarmonyTokenizer
                 ArrayPool<char>.Shared.Return(rented);
             }
         }
-    }
-
-    private static int ValidPrefixLength(ReadOnlySpan<byte> utf8)
-    {
-        if (System.Text.Unicode.Utf8.IsValid(utf8))
-        {
-            return utf8.Length;
-        }
-
-        int length = 0;
-        while (length < utf8.Length && Rune.DecodeFromUtf8(utf8[length..], out _, out int consumed) == OperationStatus.Done)
-        {
-            length += consumed;
-        }
-
-        return length;
     }
 
     // The ranks file, inflated: a "Capacity: N" line, then one line of base64 bytes per token, in rank order.

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using Harmony;
 using LlamaCpp;
 
@@ -65,39 +63,7 @@ internal sealed class LlamaTokenizer : IHarmonyTokenizer
     /// </remarks>
     public void EncodeOrdinary(ReadOnlySpan<byte> utf8, List<int> tokens)
     {
-        if (System.Text.Unicode.Utf8.IsValid(utf8))
-        {
-            _vocabulary.Tokenize(utf8, tokens, parseSpecial: false);
-            return;
-        }
-
-        while (!utf8.IsEmpty)
-        {
-            int valid = ValidPrefixLength(utf8);
-            _vocabulary.Tokenize(utf8[..valid], tokens, parseSpecial: false);
-            utf8 = utf8[valid..];
-            if (!utf8.IsEmpty)
-            {
-                Rune.DecodeFromUtf8(utf8, out _, out int invalid);
-                foreach (byte b in utf8[..invalid])
-                {
-                    tokens.Add(_byteTokens[b]);
-                }
-
-                utf8 = utf8[invalid..];
-            }
-        }
-    }
-
-    private static int ValidPrefixLength(ReadOnlySpan<byte> utf8)
-    {
-        int length = 0;
-        while (length < utf8.Length && Rune.DecodeFromUtf8(utf8[length..], out _, out int consumed) == OperationStatus.Done)
-        {
-            length += consumed;
-        }
-
-        return length;
+        BrokenUtf8.Encode(utf8, tokens, _byteTokens, _vocabulary, static (vocabulary, run, list) => vocabulary.Tokenize(run, list, parseSpecial: false));
     }
 
     public ReadOnlySpan<byte> GetTokenBytes(int token) => SpecialTokens.IsOrdinary(token) ? _vocabulary.GetPiece(token) : default;
