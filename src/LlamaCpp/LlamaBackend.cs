@@ -178,18 +178,19 @@ public sealed unsafe class LlamaBackend
     }
 
     // LLamaSharp.Backend.Cpu's builds run ggml's workers on OpenMP, and every barrier between graph nodes is an OpenMP
-    // barrier. Measured on 2 cores with the benchmark model: libgomp's default spin (300,000 rounds) decoded 117–120
-    // tok/s idle but collapsed to 17–60 while other processes used the cores (spinning workers starve the thread they
-    // wait for); OMP_WAIT_POLICY=passive held up under load but cost a third idle (77–79 tok/s: a sleep at every
-    // barrier); 20,000 rounds kept the idle speed (119–127) and gives a waiting core back within microseconds. A
-    // user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. Set before libgomp loads (it reads them once).
+    // barrier. Measured on 2 cores with the benchmark model: libgomp's default spin (300,000 rounds) collapsed to 17–60
+    // tok/s while several builds used the cores (spinning workers starve the thread they wait for); passive workers
+    // cost a third of the speed (a sleep at every barrier); 20,000 rounds held the engine's speed but cost the whole
+    // agent 7–10 % against 100,000, idle and with one core kept busy alike. 100,000 keeps the spin bounded, at a third
+    // of libgomp's default. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. Set before libgomp loads (it reads
+    // them once).
     private static void BoundOpenMpSpinning()
     {
         if (OperatingSystem.IsLinux()
             && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null
             && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
         {
-            _ = NativeMethods.setenv("GOMP_SPINCOUNT", "20000", overwrite: 0);
+            _ = NativeMethods.setenv("GOMP_SPINCOUNT", "100000", overwrite: 0);
         }
     }
 
