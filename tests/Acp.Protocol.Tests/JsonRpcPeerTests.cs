@@ -160,26 +160,8 @@ public sealed class JsonRpcPeerTests
     [Fact]
     public async Task The_peers_error_answer_is_thrown_to_the_caller()
     {
-        var failure = new TaskCompletionSource<JsonRpcException>();
-        await using var peer = new RawPeer(c => c.AddRequestHandler<EchoParams, EchoResult>("ask", s_json.EchoParams, s_json.EchoResult, async (p, _, ct) =>
-        {
-            try
-            {
-                await c.RequestAsync("client/question", p, s_json.EchoParams, s_json.EchoResult, ct);
-            }
-            catch (JsonRpcException e)
-            {
-                failure.SetResult(e);
-            }
+        JsonRpcException error = await ErrorThrownForAnswerAsync("""{"code":-32001,"message":"denied"}""");
 
-            return new EchoResult("done");
-        }));
-
-        await peer.SendLineAsync("""{"jsonrpc":"2.0","id":1,"method":"ask","params":{"text":"q"}}""");
-        JsonElement question = await peer.ReceiveAsync();
-        await peer.SendLineAsync($$$"""{"jsonrpc":"2.0","id":{{{question.GetProperty("id").GetRawText()}}},"error":{"code":-32001,"message":"denied"}}""");
-
-        JsonRpcException error = await failure.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((-32001, "denied"), (error.Code, error.Message));
     }
 
@@ -188,6 +170,16 @@ public sealed class JsonRpcPeerTests
     [InlineData(-32602)]
     [InlineData(-32002)]
     public async Task Every_error_code_of_the_peer_is_thrown_to_the_caller_with_its_data(int code)
+    {
+        JsonRpcException error = await ErrorThrownForAnswerAsync("{\"code\":" + code + ",\"message\":\"no\",\"data\":{\"sessionId\":\"s\"}}");
+
+        Assert.Equal((code, "no"), (error.Code, error.Message));
+        Assert.Equal("s", error.Data?.GetProperty("sessionId").GetString());
+    }
+
+    // Inside a request of the client's, the peer asks the client a question; the client answers it with this error
+    // object. Returns what the peer's own caller caught.
+    private static async Task<JsonRpcException> ErrorThrownForAnswerAsync(string error)
     {
         var failure = new TaskCompletionSource<JsonRpcException>();
         await using var peer = new RawPeer(c => c.AddRequestHandler<EchoParams, EchoResult>("ask", s_json.EchoParams, s_json.EchoResult, async (p, _, ct) =>
@@ -206,12 +198,8 @@ public sealed class JsonRpcPeerTests
 
         await peer.SendLineAsync("""{"jsonrpc":"2.0","id":1,"method":"ask","params":{"text":"q"}}""");
         JsonElement question = await peer.ReceiveAsync();
-        string id = question.GetProperty("id").GetRawText();
-        await peer.SendLineAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":" + code + ",\"message\":\"no\",\"data\":{\"sessionId\":\"s\"}}}");
-
-        JsonRpcException error = await failure.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal((code, "no"), (error.Code, error.Message));
-        Assert.Equal("s", error.Data?.GetProperty("sessionId").GetString());
+        await peer.SendLineAsync("{\"jsonrpc\":\"2.0\",\"id\":" + question.GetProperty("id").GetRawText() + ",\"error\":" + error + "}");
+        return await failure.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
