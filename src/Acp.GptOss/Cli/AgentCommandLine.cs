@@ -4,7 +4,6 @@ using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Models;
 using Acp.GptOss.Routing;
-using Harmony.Tokenizers;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Cli;
@@ -243,13 +242,6 @@ internal sealed partial class AgentCommandLine
 
         ILogger logger = loggers.CreateLogger("Acp.GptOss.Models");
         LogModelsResolved(logger, gptOss, models.GptOssSource ?? "?", models.Fast ?? "none");
-        if (fast is not null)
-        {
-            // With a fast model the router counts every prompt's tokens to choose: load the vocabulary it counts
-            // with (a third of a second) now, in the background, so that no prompt waits for it.
-            O200kHarmonyTokenizer.StartLoadingShared();
-        }
-
         return new AgentEngines(LlamaInferenceEngine.Start(LlamaOptions(result, gptOss), telemetry, loggers), fast, telemetry);
     }
 

@@ -97,7 +97,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
     /// <remarks>
     /// Counted as ordinary text with the built-in o200k_harmony tokenizer: llama.cpp's count on a GPT-OSS vocabulary,
     /// but for words with combining marks, which it keeps whole as OpenAI's tiktoken does. It loads in the background
-    /// when the agent starts with a fast model (or a session opens); only a prompt that comes before it is ready waits.
+    /// when a session opens; only a prompt that comes before it is ready waits.
     /// </remarks>
     public async ValueTask<int> CountTokensAsync(string text, CancellationToken cancellationToken)
     {
