@@ -34,13 +34,13 @@ for (int round = 1; round <= options.Rounds; round++)
         PeerFigures notes = await PeerBench.NotificationsAsync(kind, 10_000);
         if (kind == PeerKind.SendOnly)
         {
-            Line($"round {round} {kind,-13} {"",34} | session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg (agent side only)");
+            Line($"round {round} {kind,-13} {"",34} | session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg {notes.CpuMicrosecondsEach,5:F2} µs CPU/msg (agent side only)");
             continue;
         }
 
         PeerFigures trip = await PeerBench.RoundTripsAsync(kind, options.RoundTrips);
         Line($"round {round} {kind,-13} round trip {trip.MicrosecondsEach,7:F1} µs {trip.BytesEach,7:N0} B | " +
-             $"session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg");
+             $"session/update {notes.PerSecond,9:N0}/s {notes.BytesEach,6:N0} B/msg {notes.CpuMicrosecondsEach,5:F2} µs CPU/msg");
     }
 }
 

@@ -82,6 +82,37 @@ public sealed class JsonRpcPeerTests
     }
 
     [Fact]
+    public async Task A_notification_reaches_its_handler_however_it_is_written_and_in_arrival_order()
+    {
+        var seen = new List<(string Text, long Sequence)>();
+        await using var peer = new RawPeer(c =>
+        {
+            Echo(c);
+            c.AddNotificationHandler("note", s_json.EchoParams, (p, context) => seen.Add((p.Text, context.Sequence)));
+        }, maxMessageBytes: 4096);
+
+        // The usual shape, then shapes the direct path leaves to StreamJsonRpc (an unknown member, a key twice, split
+        // across two writes), then other orders, spacing and escapes: every one is delivered, in order.
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"text":"a"}}""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"text":"b"},"extra":1}""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"text":"x"},"params":{"text":"c"}}""");
+        await peer.SendAsync("""{"jsonrpc":"2.0","method":"no""");
+        await peer.SendLineAsync("""te","params":{"text":"d"}}""");
+        await peer.SendLineAsync("""{ "params" : { "text" : "e" } , "method" : "n\u006fte" , "jsonrpc" : "2.0" }""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"text":"bad"}} trailing""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"nope":1}}""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","method":"note","params":{"text":"f"}}""");
+        await peer.SendLineAsync("""{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"after"}}""");
+
+        JsonElement parseError = await peer.ReceiveAsync();
+        JsonElement answer = await peer.ReceiveAsync();
+        Assert.Equal(-32700, parseError.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal(1, answer.GetProperty("id").GetInt32());
+        Assert.Equal(["a", "b", "c", "d", "e", "f"], seen.Select(s => s.Text));
+        Assert.Equal(seen.Select(s => s.Sequence).Order(), seen.Select(s => s.Sequence));
+    }
+
+    [Fact]
     public async Task Framing_tolerates_blank_lines_crlf_and_a_last_line_without_newline()
     {
         await using var peer = new RawPeer(Echo);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
@@ -36,10 +37,14 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     private readonly MessageGuard _guard;
     private readonly CancelRequestStrategy _cancellation;
     private readonly ILogger _logger;
-    private readonly Lock _sendGate = new();
     private readonly ConcurrentDictionary<TaskCompletionSource<JsonElement>, byte> _outbound = new();
-    private Task _sent = Task.CompletedTask;
-    private int _queued;
+    private readonly Lock _sendGate = new();
+    // Guarded by _sendGate: notifications not yet written, how many were queued and written in all, who waits.
+    private readonly Queue<(string Method, RawJson Params)> _unsent = new();
+    private readonly List<(long Queued, TaskCompletionSource Written)> _sentWaiters = [];
+    private long _queuedCount;
+    private long _writtenCount;
+    private bool _writing;
     private volatile bool _inputEnded;
 
     private JsonRpcPeer(Func<MessageGuard, IJsonRpcMessageTextFormatter, IPeerMessageHandler> handler, ILogger logger)
@@ -108,7 +113,7 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(paramsType);
         ArgumentNullException.ThrowIfNull(handler);
-        AddTarget(method, new NotificationTarget(this, parameters =>
+        void Deliver(ReadOnlySpan<byte> parameters)
         {
             try
             {
@@ -119,7 +124,12 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
                 // A notification has no one to answer; a bad one must not stop the read loop.
                 LogNotificationFailed(_logger, method, e);
             }
-        }));
+        }
+
+        // Most arrive straight from the frame (see DirectNotifications); the rest through StreamJsonRpc, alike.
+        _guard.Direct.Add(method, Deliver);
+        AddTarget(method, new NotificationTarget(this, parameters =>
+            Deliver(parameters.ValueKind == JsonValueKind.Undefined ? "null"u8 : JsonMarshal.GetRawUtf8Value(parameters))));
     }
 
     /// <summary>Reads and serves messages until the input ends (or <paramref name="cancellationToken"/> stops it), then
@@ -250,32 +260,65 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
         _rpc.AddLocalRpcMethod(target is ITarget t ? t.Method : throw new ArgumentException("Not a target.", nameof(target)), target, attribute);
     }
 
-    /// <summary>Queues a notification behind everything sent before it.</summary>
+    /// <summary>Queues a notification behind everything sent before it; the thread that finds the queue idle writes it.</summary>
     private void Send(string method, RawJson parameters)
     {
         lock (_sendGate)
         {
-            // Atomic: the sends that finish decrement it outside the lock.
-            Interlocked.Increment(ref _queued);
-            _sent = SendAfterAsync(_sent, method, parameters);
+            _unsent.Enqueue((method, parameters));
+            _queuedCount++;
+            if (_writing)
+            {
+                return;
+            }
+
+            _writing = true;
         }
+
+        // On the sender's thread until a write has to wait: a token's update goes out without a thread hop.
+        _ = WriteQueuedAsync();
     }
 
-    private async Task SendAfterAsync(Task previous, string method, RawJson parameters)
+    /// <summary>Writes what is queued, in order, one flush for a burst, until the queue is empty.</summary>
+    private async Task WriteQueuedAsync()
     {
-        await previous.ConfigureAwait(false);
-        try
+        while (true)
         {
-            // Completes once the line is written.
-            await _rpc.NotifyAsync(method, parameters, moreFollow: Volatile.Read(ref _queued) > 1).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogDropped(_logger, method, e.Message);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _queued);
+            (string Method, RawJson Params) next;
+            bool moreFollow;
+            lock (_sendGate)
+            {
+                if (!_unsent.TryDequeue(out next))
+                {
+                    _writing = false;
+                    return;
+                }
+
+                moreFollow = _unsent.Count > 0;
+            }
+
+            try
+            {
+                // Completes once the line is written; with moreFollow the next line flushes both.
+                await _rpc.NotifyAsync(next.Method, next.Params, moreFollow).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogDropped(_logger, next.Method, e.Message);
+            }
+
+            lock (_sendGate)
+            {
+                _writtenCount++;
+                for (int i = _sentWaiters.Count - 1; i >= 0; i--)
+                {
+                    if (_sentWaiters[i].Queued <= _writtenCount)
+                    {
+                        _sentWaiters[i].Written.TrySetResult();
+                        _sentWaiters.RemoveAt(i);
+                    }
+                }
+            }
         }
     }
 
@@ -284,7 +327,14 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
     {
         lock (_sendGate)
         {
-            return _sent;
+            if (_writtenCount == _queuedCount)
+            {
+                return Task.CompletedTask;
+            }
+
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _sentWaiters.Add((_queuedCount, written));
+            return written.Task;
         }
     }
 
@@ -308,6 +358,19 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
         foreach (TaskCompletionSource<JsonElement> call in _outbound.Keys)
         {
             call.TrySetException(new IOException("The connection closed before the peer answered."));
+        }
+    }
+
+    private static TParams DeserializeParams<TParams>(ReadOnlySpan<byte> parameters, JsonTypeInfo<TParams> paramsType)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(parameters, paramsType)
+                ?? throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, "Invalid params: params are required.");
+        }
+        catch (JsonException e)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: {e.Message}");
         }
     }
 

@@ -27,11 +27,25 @@ internal sealed partial class MessageGuard(ILogger logger)
     /// <summary>The message being dispatched; read on the read loop, while StreamJsonRpc hands it to its method.</summary>
     public MessageContext Current { get; private set; }
 
-    /// <summary>Reads one framed message: the message for StreamJsonRpc, or null with the error to answer (if any).</summary>
+    /// <summary>Notifications delivered here, straight from the frame, rather than through StreamJsonRpc.</summary>
+    public DirectNotifications Direct { get; } = new();
+
+    /// <summary>
+    /// Reads one framed message: the message for StreamJsonRpc, or null with the error to answer (if any), or null and
+    /// no error when it was a notification delivered here.
+    /// </summary>
     public JsonRpcMessage? Admit(ReadOnlySequence<byte> frame, IJsonRpcMessageFormatter formatter, out JsonRpcError? reply)
     {
         long sequence = ++_sequence;
         reply = null;
+        // A frame split across buffers (rare: lines are short) takes the general way.
+        if (frame.IsSingleSegment && Direct.TryRead(frame.FirstSpan, out Action<ReadOnlySpan<byte>>? handler, out Range parameters))
+        {
+            Current = new MessageContext(null, sequence);
+            handler!(frame.FirstSpan[parameters]);
+            return null;
+        }
+
         JsonRpcMessage message;
         try
         {
