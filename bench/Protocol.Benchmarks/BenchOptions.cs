@@ -7,11 +7,15 @@ internal sealed record BenchOptions(int Rounds, int RoundTrips, int Spawns, stri
     public static string RepositoryRoot { get; } = typeof(BenchOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "RepositoryRoot").Value!;
 
+    /// <summary>Where <c>./acp-gptoss</c> publishes the native executable for this machine.</summary>
+    public static string NativeAgent => Path.Combine(
+        RepositoryRoot, "artifacts/publish/Acp.GptOss", $"release_{System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}", "acp-gptoss");
+
     public static BenchOptions Parse(string[] args)
     {
         int rounds = 5;
         int roundTrips = 20_000;
-        int spawns = 10;
+        int spawns = 20;
         string agent = Path.Combine(RepositoryRoot, "artifacts/bin/Acp.GptOss/release/acp-gptoss.dll");
         var others = new List<string>();
         string? output = null;
@@ -24,6 +28,8 @@ internal sealed record BenchOptions(int Rounds, int RoundTrips, int Spawns, stri
                 case "--round-trips": roundTrips = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--spawns": spawns = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--agent": others.Add(value); break;
+                // The published NativeAOT executable (./acp-gptoss publishes it), spawned beside the JIT build.
+                case "--native": others.Add(value == "default" ? NativeAgent : value); break;
                 case "--output": output = value; break;
                 default: throw new ArgumentException($"Unknown option {args[i - 1]}.");
             }
