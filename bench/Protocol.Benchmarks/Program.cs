@@ -45,8 +45,8 @@ for (int round = 1; round <= options.Rounds; round++)
     }
 }
 
-var agents = new List<(string Name, string Path)> { ("agent", options.Agent) };
-agents.AddRange(options.OtherAgents.Select((path, i) => ($"other{i + 1}", path)));
+var agents = new List<(string Name, string Path)> { ("jit", options.Agent) };
+agents.AddRange(options.OtherAgents);
 Dictionary<string, List<double>> spawns = agents.ToDictionary(a => a.Name, _ => new List<double>());
 for (int i = 0; i < options.Spawns; i++)
 {
