@@ -159,6 +159,24 @@ public sealed partial class NativeAgentTests : IDisposable
         Assert.Equal("hi from mcp", last.GetProperty("content")[0].GetProperty("content").GetProperty("text").GetString());
     }
 
+    [NativeFact]
+    public async Task Acpx_drives_the_native_executable_and_its_traffic_follows_the_ACP_schema()
+    {
+        using var acpx = new Acpx();
+        string script = acpx.Script("answer.txt",
+            "<|channel|>analysis<|message|>Thinking.<|end|><|start|>assistant<|channel|>final<|message|>Hello from the native agent.<|return|>");
+
+        ProcessResult result = await acpx.RunAsync(
+            $"{Repository.NativeAgent} --engine script --script {script}", "--format", "json", "--approve-all", "exec", "hello");
+        ProcessResult validation = await ChildProcess.RunAsync("node", [Repository.Validator], Repository.ClientsDirectory, input: result.Output);
+
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);
+        Assert.Contains(" 0 problems", validation.Output, StringComparison.Ordinal);
+        Assert.Contains("\"stopReason\":\"end_turn\"", result.Output, StringComparison.Ordinal);
+        Assert.Contains("agent_message_chunk", result.Output, StringComparison.Ordinal);
+    }
+
     // LLamaSharp.Backend.Cpu's folder for each level.
     private static string RuntimeFolder(AvxLevel level) => level switch
     {

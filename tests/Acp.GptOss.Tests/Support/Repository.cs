@@ -64,13 +64,13 @@ internal sealed class ClientsTheoryAttribute : TheoryAttribute
 }
 
 /// <summary>
-/// A fact about the published native executable, with generated models and Node.js (MCP servers, clients); skipped,
+/// A fact about the published native executable, with generated models, the ACP clients and Node.js; skipped,
 /// with the reason, when any is missing.
 /// </summary>
 internal sealed class NativeFactAttribute : FactAttribute
 {
     public NativeFactAttribute()
     {
-        Skip = Repository.NativeAgentMissing ?? TestModels.Missing ?? Tools.Mcp.McpTestServer.NodeMissing;
+        Skip = Repository.NativeAgentMissing ?? TestModels.Missing ?? Repository.ClientsMissing ?? Tools.Mcp.McpTestServer.NodeMissing;
     }
 }
