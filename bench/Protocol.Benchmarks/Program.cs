@@ -1,7 +1,8 @@
 using Protocol.Benchmarks;
 
 // One run: the peer's round trip and notification throughput in process, then spawn → initialize for the built
-// agent. --agent PATH adds another build of the agent (an older commit, say) to the spawn rounds, alternating.
+// agent. --agent PATH adds another build of the agent (an older commit, say) to the spawn rounds, alternating;
+// --native default (or a path) adds the published NativeAOT executable; --rounds 0 measures the spawns alone.
 var options = BenchOptions.Parse(args);
 var report = new List<string>();
 // A benchmark's report is its stdout: no ACP here.
@@ -16,7 +17,7 @@ void Line(string text)
 }
 
 Line($"Protocol benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-foreach (PeerKind kind in PeerKinds.All)
+foreach (PeerKind kind in options.Rounds > 0 ? PeerKinds.All : [])
 {
     // Warm up both before measuring either: JIT and tiering out of the figures.
     if (kind != PeerKind.SendOnly)
@@ -44,8 +45,8 @@ for (int round = 1; round <= options.Rounds; round++)
     }
 }
 
-var agents = new List<(string Name, string Path)> { ("agent", options.Agent) };
-agents.AddRange(options.OtherAgents.Select((path, i) => ($"other{i + 1}", path)));
+var agents = new List<(string Name, string Path)> { ("jit", options.Agent) };
+agents.AddRange(options.OtherAgents);
 Dictionary<string, List<double>> spawns = agents.ToDictionary(a => a.Name, _ => new List<double>());
 for (int i = 0; i < options.Spawns; i++)
 {
@@ -64,7 +65,8 @@ foreach ((string name, string path) in agents)
     }
 
     times.Sort();
-    Line($"spawn → initialize {name} ({path}): median {times[times.Count / 2]:F0} ms, min {times[0]:F0}, max {times[^1]:F0} ({times.Count} spawns)");
+    Line($"spawn → initialize {name} ({path}): median {Percentile(times, 0.5):F1} ms, p90 {Percentile(times, 0.9):F1}, "
+         + $"min {times[0]:F1}, max {times[^1]:F1} ({times.Count} spawns)");
 }
 
 if (options.Output is { } output)
@@ -72,3 +74,6 @@ if (options.Output is { } output)
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
     File.WriteAllLines(output, report);
 }
+
+// Nearest rank on sorted figures.
+static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

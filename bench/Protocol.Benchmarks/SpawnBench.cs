@@ -7,16 +7,23 @@ internal static class SpawnBench
 {
     private const string Initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}""";
 
-    public static async Task<double> InitializeAsync(string agentDll)
+    /// <param name="agent">A build's acp-gptoss.dll (run by <c>dotnet</c>, JIT with ReadyToRun images) or an executable
+    /// (the published NativeAOT one), run as it is.</param>
+    public static async Task<double> InitializeAsync(string agent)
     {
-        var start = new ProcessStartInfo("dotnet")
+        bool managed = agent.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(managed ? "dotnet" : agent)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(agentDll);
+        if (managed)
+        {
+            start.ArgumentList.Add(agent);
+        }
+
         long started = Stopwatch.GetTimestamp();
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the agent.");
         Task errors = process.StandardError.BaseStream.CopyToAsync(Stream.Null);

@@ -129,6 +129,12 @@ public sealed unsafe class LlamaBackend
                 BoundOpenMpSpinning();
                 s_log = options.Log;
                 NativeLibraryConfig.All.WithLogCallback(OnLog);
+                // LLamaSharp's own choice reads the intrinsics' IsSupported, which a NativeAOT build answers for its
+                // compile-time target, not this processor: tell it what CPUID says.
+                NativeLibraryConfig.LLama.WithAvx(CpuAvxLevel.Detect());
+                // LLamaSharp looks in its search folders, then "./" (the working folder: an editor starts the agent in
+                // the user's workspace), and only then beside the application. Ours come first.
+                NativeLibraryConfig.All.WithSearchDirectory(AppContext.BaseDirectory);
                 if (configured is not null)
                 {
                     NativeLibraryConfig.LLama.WithLibrary(configured);

@@ -1,11 +1,12 @@
-using System.Reflection;
-
 namespace Acp.GptOss.Hosting;
 
 /// <summary>This program's version, as clients, servers and users see it.</summary>
-internal static class AppVersion
+/// <remarks>
+/// A constant the build writes from the project's Version (AppVersion.g.cs, target WriteAppVersion): no attribute read
+/// by reflection at start-up, where initialize reports it.
+/// </remarks>
+internal static partial class AppVersion
 {
-    /// <summary>The informational version without its build metadata (<c>+commit</c>).</summary>
-    public static string Current { get; } =
-        (typeof(AppVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+    /// <summary>The version without build metadata.</summary>
+    public static string Current => Value;
 }

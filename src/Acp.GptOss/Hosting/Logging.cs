@@ -6,8 +6,10 @@ namespace Acp.GptOss.Hosting;
 /// <summary>Logging for every mode: one line per event on stderr (never stdout), written as it happens.</summary>
 internal static class Logging
 {
+    // Made directly, not through LoggerFactory.Create's service container (which builds its services by reflection):
+    // this runs at every start, before initialize is answered.
     public static ILoggerFactory CreateFactory(TextWriter error, LogLevel minimumLevel) =>
-        LoggerFactory.Create(builder => builder.SetMinimumLevel(minimumLevel).AddProvider(new LineLoggerProvider(error)));
+        new LoggerFactory([new LineLoggerProvider(error)], new LoggerFilterOptions { MinLevel = minimumLevel });
 
     private sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
     {

@@ -94,16 +94,26 @@ internal sealed class AgentHarness : IAsyncDisposable
     public int ExitCode => _process?.ExitCode ?? throw new InvalidOperationException("The agent runs in-process.");
 
     /// <summary>The built executable, as an editor launches it, with <paramref name="arguments"/>.</summary>
-    public static AgentHarness StartProcess(params string[] arguments)
+    public static AgentHarness StartProcess(params string[] arguments) => Start("dotnet", [Repository.Agent, .. arguments]);
+
+    /// <summary>The published native executable (<see cref="Repository.NativeAgent"/>), with <paramref name="arguments"/>.</summary>
+    public static AgentHarness StartNative(params string[] arguments) =>
+        Start(Repository.NativeAgent ?? throw new InvalidOperationException(Repository.NativeAgentMissing), arguments);
+
+    private static AgentHarness Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Repository.Agent);
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);

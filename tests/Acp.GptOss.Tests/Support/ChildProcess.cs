@@ -13,12 +13,13 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly StringBuilder _error = new();
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly Channel<string> _errorLines = Channel.CreateUnbounded<string>();
     private readonly Task _readers;
 
     private ChildProcess(Process process)
     {
         _process = process;
-        _readers = Task.WhenAll(ReadAsync(process.StandardOutput, _output, _lines.Writer), ReadAsync(process.StandardError, _error, null));
+        _readers = Task.WhenAll(ReadAsync(process.StandardOutput, _output, _lines.Writer), ReadAsync(process.StandardError, _error, _errorLines.Writer));
     }
 
     public StreamWriter Input => _process.StandardInput;
@@ -76,6 +77,19 @@ internal sealed class ChildProcess : IAsyncDisposable
         while (true)
         {
             string line = await _lines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+            if (match(line))
+            {
+                return line;
+            }
+        }
+    }
+
+    /// <summary>Waits for a line of stderr (a log event) that satisfies <paramref name="match"/>.</summary>
+    public async Task<string> WaitForErrorLineAsync(Func<string, bool> match)
+    {
+        while (true)
+        {
+            string line = await _errorLines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
             if (match(line))
             {
                 return line;

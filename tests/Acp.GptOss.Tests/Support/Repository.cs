@@ -17,6 +17,18 @@ internal static class Repository
     /// <summary>The built agent, beside the tests.</summary>
     public static string Agent => Path.Combine(AppContext.BaseDirectory, "acp-gptoss.dll");
 
+    /// <summary>
+    /// The published NativeAOT executable, which <c>./run-tests</c> publishes once per run (through <c>./acp-gptoss</c>)
+    /// and names in <c>ACP_GPTOSS_NATIVE_AGENT</c>; null when it is not named.
+    /// </summary>
+    public static string? NativeAgent { get; } = Environment.GetEnvironmentVariable("ACP_GPTOSS_NATIVE_AGENT") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+
+    /// <summary>Why the native executable cannot be tested here, or null when it can.</summary>
+    public static string? NativeAgentMissing { get; } =
+        NativeAgent is null ? "ACP_GPTOSS_NATIVE_AGENT names no published executable: ./run-tests publishes it and sets it."
+        : !File.Exists(NativeAgent) ? $"ACP_GPTOSS_NATIVE_AGENT names {NativeAgent}, which does not exist."
+        : null;
+
     /// <summary>Why the tests with real ACP clients cannot run here, or null when they can.</summary>
     public static string? ClientsMissing { get; } = FindClientsMissing();
 
@@ -48,5 +60,17 @@ internal sealed class ClientsTheoryAttribute : TheoryAttribute
     public ClientsTheoryAttribute()
     {
         Skip = Repository.ClientsMissing;
+    }
+}
+
+/// <summary>
+/// A fact about the published native executable, with generated models, the ACP clients and Node.js; skipped,
+/// with the reason, when any is missing.
+/// </summary>
+internal sealed class NativeFactAttribute : FactAttribute
+{
+    public NativeFactAttribute()
+    {
+        Skip = Repository.NativeAgentMissing ?? TestModels.Missing ?? Repository.ClientsMissing ?? Tools.Mcp.McpTestServer.NodeMissing;
     }
 }
