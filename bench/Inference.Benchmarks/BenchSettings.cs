@@ -18,6 +18,15 @@ internal sealed record BenchSettings
     /// <summary>Cancels per kind of cancel measurement.</summary>
     public int CancelTrials { get; init; } = 20;
 
+    /// <summary>Whether each decode turn's prompt waits until the session's context is made (the raw loop's time starts after its own).</summary>
+    public bool PromptWhenReady { get; init; }
+
+    /// <summary>Skip node-llama-cpp.</summary>
+    public bool SkipNode { get; init; }
+
+    /// <summary>Skip the cancel measurements.</summary>
+    public bool SkipCancel { get; init; }
+
     /// <summary>The words of the long prompt whose prefill is cancelled (about 2.5 tokens each).</summary>
     public int LongPromptWords { get; init; } = 1600;
 
@@ -38,6 +47,22 @@ internal sealed record BenchSettings
         var settings = new BenchSettings();
         for (int i = 0; i < args.Length; i += 2)
         {
+            switch (args[i])
+            {
+                case "--prompt-when-ready":
+                    settings = settings with { PromptWhenReady = true };
+                    i--;
+                    continue;
+                case "--skip-node":
+                    settings = settings with { SkipNode = true };
+                    i--;
+                    continue;
+                case "--skip-cancel":
+                    settings = settings with { SkipCancel = true };
+                    i--;
+                    continue;
+            }
+
             if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int value) || value < 1)
             {
                 throw new ArgumentException($"{args[i]} needs a positive number.");
@@ -48,7 +73,7 @@ internal sealed record BenchSettings
                 "--repetitions" => settings with { Repetitions = value },
                 "--cancel-trials" => settings with { CancelTrials = value },
                 "--tokens" => settings with { Tokens = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials or --tokens."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --prompt-when-ready, --skip-node or --skip-cancel."),
             };
         }
 

@@ -7,7 +7,16 @@ namespace Inference.Benchmarks;
 /// <param name="TokensPerSecond">Tokens after the first, over the time since the first.</param>
 /// <param name="BytesPerToken">Managed bytes allocated per token after the first, where measured.</param>
 /// <param name="TurnMs">Over stdio: from sending session/prompt to reading its response.</param>
-internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken, double? TurnMs = null);
+/// <param name="Steps">Over stdio: where the generation's time went, from the agent's telemetry.</param>
+internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken, double? TurnMs = null, GenerationSteps? Steps = null);
+
+/// <summary>Where one generation's time went, as the agent's inference telemetry reports it.</summary>
+/// <param name="PrefillMs">Decoding the prompt.</param>
+/// <param name="SamplingMs">Choosing the generated tokens.</param>
+/// <param name="DecodeMs">llama_decode of the generated tokens.</param>
+/// <param name="DeliveryMs">The decode thread's time handing tokens on (parse, updates written), between decodes.</param>
+/// <param name="GenerationMs">The whole generation on its thread.</param>
+internal sealed record GenerationSteps(double PrefillMs, double SamplingMs, double DecodeMs, double DeliveryMs, double GenerationMs);
 
 /// <summary>The runs of one runner, summarised by medians.</summary>
 internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyList<DecodeRun> Runs)

@@ -47,6 +47,17 @@ public sealed record LlamaSamplingOptions
 public readonly record struct LlamaGenerationStatistics(int ReusedTokens, int PrefilledTokens, int GeneratedTokens, TimeSpan PrefillTime, TimeSpan TimeToFirstToken);
 
 /// <summary>
+/// Where the last generation's time went after its prefill, for benchmarks and logs: a few timestamps per token,
+/// no allocation.
+/// </summary>
+/// <param name="Sampling">Choosing each token from the logits.</param>
+/// <param name="Decoding">In <c>llama_decode</c> for each generated token.</param>
+/// <param name="Delivery">The caller's time with each token, between its <c>yield</c> and the next decode: everything
+/// the consumer does per token on this thread.</param>
+/// <param name="Total">The whole generation, prefill included.</param>
+public readonly record struct LlamaGenerationTimings(TimeSpan Sampling, TimeSpan Decoding, TimeSpan Delivery, TimeSpan Total);
+
+/// <summary>
 /// Streams token ids from a model in one llama.cpp context: one conversation's KV cache. A prompt that begins with
 /// what the cache already holds only decodes the rest. Cancelling aborts llama.cpp between graph nodes, in the
 /// middle of a long prefill too, and the half-decoded tokens are removed from the cache so the next call is right.
@@ -122,6 +133,9 @@ public sealed unsafe class LlamaGenerator : IDisposable
     /// <summary>What the last generation did.</summary>
     public LlamaGenerationStatistics LastStatistics { get; private set; }
 
+    /// <summary>Where the last generation's time went.</summary>
+    public LlamaGenerationTimings LastTimings { get; private set; }
+
     /// <summary>Called after each prefill chunk with the number of prompt tokens now in the cache.</summary>
     public Action<int>? PrefillProgress { get; set; }
 
@@ -137,9 +151,12 @@ public sealed unsafe class LlamaGenerator : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         ClearAbort();
         CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static state => ((LlamaGenerator)state!).RequestAbort(), this);
+        long started = Stopwatch.GetTimestamp();
+        long sampling = 0;
+        long decoding = 0;
+        long delivery = 0;
         try
         {
-            long started = Stopwatch.GetTimestamp();
             int reused = ReuseCachedPrefix(prompt.Span);
             LastStatistics = new LlamaGenerationStatistics(reused, 0, 0, TimeSpan.Zero, TimeSpan.Zero);
             if (prompt.Length > ContextSize)
@@ -165,17 +182,24 @@ public sealed unsafe class LlamaGenerator : IDisposable
             int position = prompt.Length;
             for (int generated = 0; generated < maxTokens; generated++)
             {
+                long sampleStarted = Stopwatch.GetTimestamp();
                 int token = _greedy ? SampleGreedily() : (int)_sampler.Sample(_context, -1);
+                long sampled = Stopwatch.GetTimestamp();
+                sampling += sampled - sampleStarted;
                 LastStatistics = new LlamaGenerationStatistics(
-                    reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started) : LastStatistics.TimeToFirstToken);
+                    reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started, sampled) : LastStatistics.TimeToFirstToken);
                 yield return token;
+                long delivered = Stopwatch.GetTimestamp();
+                delivery += delivered - sampled;
                 if (stopTokens.Span.Contains(token) || position >= ContextSize)
                 {
                     yield break;
                 }
 
                 _one[0] = token;
-                if (!Decode(_one, position, logitsForLast: true, cancellationToken))
+                bool room = Decode(_one, position, logitsForLast: true, cancellationToken);
+                decoding += Stopwatch.GetTimestamp() - delivered;
+                if (!room)
                 {
                     yield break;
                 }
@@ -186,6 +210,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
         finally
         {
             registration.Dispose();
+            LastTimings = new LlamaGenerationTimings(
+                Stopwatch.GetElapsedTime(0, sampling), Stopwatch.GetElapsedTime(0, decoding), Stopwatch.GetElapsedTime(0, delivery), Stopwatch.GetElapsedTime(started));
         }
     }
 

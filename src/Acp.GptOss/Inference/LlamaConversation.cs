@@ -107,7 +107,7 @@ internal sealed partial class LlamaConversation : IDisposable
                 }
             }
 
-            Report(generator.LastStatistics, promptLength, Stopwatch.GetElapsedTime(started));
+            Report(generator.LastStatistics, generator.LastTimings, promptLength, Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -171,13 +171,14 @@ internal sealed partial class LlamaConversation : IDisposable
         }
     }
 
-    private void Report(LlamaGenerationStatistics statistics, int promptTokens, TimeSpan total)
+    private void Report(LlamaGenerationStatistics statistics, LlamaGenerationTimings timings, int promptTokens, TimeSpan total)
     {
         TimeSpan decoding = total - statistics.TimeToFirstToken;
         _telemetry.Publish(new InferenceEvent(
             _slot.Role, _sessionId, _tokens.Outcome, promptTokens, statistics.ReusedTokens, statistics.PrefilledTokens, statistics.PrefillTime.TotalMilliseconds,
             statistics.GeneratedTokens > 0 ? statistics.TimeToFirstToken.TotalMilliseconds : null, statistics.GeneratedTokens,
-            statistics.GeneratedTokens > 1 && decoding > TimeSpan.Zero ? (statistics.GeneratedTokens - 1) / decoding.TotalSeconds : null));
+            statistics.GeneratedTokens > 1 && decoding > TimeSpan.Zero ? (statistics.GeneratedTokens - 1) / decoding.TotalSeconds : null,
+            timings.Sampling.TotalMilliseconds, timings.Decoding.TotalMilliseconds, timings.Delivery.TotalMilliseconds, timings.Total.TotalMilliseconds));
     }
 
     private void Decode(LlamaGenerator generator, LlamaRequest request, int maxTokens, CancellationToken cancellationToken)
