@@ -21,7 +21,7 @@ internal static class AgentBench
         {
             // A session per run: each starts with an empty KV cache. The warm-up also waits for the model to load.
             string session = await agent.NewSessionAsync();
-            if (settings.PromptWhenReady)
+            if (!settings.PromptAtOnce)
             {
                 await agent.ContextReadyAsync(session);
             }
@@ -85,7 +85,7 @@ internal static class AgentBench
             }
         }
 
-        return new CancelResult("agent over stdio, during decode", latencies, missed);
+        return new CancelResult("agent over stdio, during decode", latencies, missed, agent.NativeStops);
     }
 
     /// <summary>Sends session/cancel at a random moment of a long prompt's prefill; measures until the cancelled response is read.</summary>
@@ -98,6 +98,7 @@ internal static class AgentBench
         TimeSpan setup = await TimeFirstChunkAsync(agent, BenchModel.Question);
         TimeSpan firstChunk = await TimeFirstChunkAsync(agent, question);
         TimeSpan prefill = firstChunk - setup;
+        agent.NativeStops.Clear();
         var random = new Random(17);
         var latencies = new List<double>();
         int missed = 0;
@@ -119,7 +120,7 @@ internal static class AgentBench
             }
         }
 
-        return new CancelResult(string.Create(CultureInfo.InvariantCulture, $"agent over stdio, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)"), latencies, missed);
+        return new CancelResult(string.Create(CultureInfo.InvariantCulture, $"agent over stdio, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)"), latencies, missed, agent.NativeStops);
     }
 
     // In a new session: from the prompt to its first chunk; then the turn is cancelled.

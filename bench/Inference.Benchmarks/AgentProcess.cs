@@ -18,6 +18,9 @@ internal sealed class AgentProcess : IAsyncDisposable
     private readonly Task _reader;
     private readonly Task _errors;
     private readonly List<string> _contextsMade = [];
+
+    /// <summary>From each generation cancelled inside llama.cpp, as its telemetry reports: from the cancel to llama.cpp's return.</summary>
+    public List<double> NativeStops { get; } = [];
     private int _nextId;
 
     private AgentProcess(Process process)
@@ -63,6 +66,10 @@ internal sealed class AgentProcess : IAsyncDisposable
         if (next.Line.TelemetryKind == "load" && next.Line.Message.GetProperty("params").GetProperty("stage").GetString() == "context_created")
         {
             _contextsMade.Add(next.Line.Text);
+        }
+        else if (next.Line.TelemetryKind == "inference" && next.Line.Message.GetProperty("params").TryGetProperty("abortStopMs", out JsonElement stop))
+        {
+            NativeStops.Add(stop.GetDouble());
         }
 
         return next;

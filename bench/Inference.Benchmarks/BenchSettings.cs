@@ -18,8 +18,12 @@ internal sealed record BenchSettings
     /// <summary>Cancels per kind of cancel measurement.</summary>
     public int CancelTrials { get; init; } = 20;
 
-    /// <summary>Whether each decode turn's prompt waits until the session's context is made (the raw loop's time starts after its own).</summary>
-    public bool PromptWhenReady { get; init; }
+    /// <summary>
+    /// Whether each decode turn's prompt goes right after session/new, while the session's context is still being
+    /// made; by default it waits for the telemetry that says the context is made, as a user takes a moment to
+    /// write, and as the raw loop's clock starts once its own context is made.
+    /// </summary>
+    public bool PromptAtOnce { get; init; }
 
     /// <summary>Skip node-llama-cpp.</summary>
     public bool SkipNode { get; init; }
@@ -49,8 +53,8 @@ internal sealed record BenchSettings
         {
             switch (args[i])
             {
-                case "--prompt-when-ready":
-                    settings = settings with { PromptWhenReady = true };
+                case "--prompt-at-once":
+                    settings = settings with { PromptAtOnce = true };
                     i--;
                     continue;
                 case "--skip-node":
@@ -73,7 +77,7 @@ internal sealed record BenchSettings
                 "--repetitions" => settings with { Repetitions = value },
                 "--cancel-trials" => settings with { CancelTrials = value },
                 "--tokens" => settings with { Tokens = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --prompt-when-ready, --skip-node or --skip-cancel."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --prompt-at-once, --skip-node or --skip-cancel."),
             };
         }
 
@@ -87,5 +91,6 @@ internal sealed record BenchSettings
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Threads} threads, greedy, {Tokens} generated tokens, {ContextSize}-token context, median of {Repetitions} runs after a warm-up; {CancelTrials} cancels of each kind");
+        $"{Threads} threads, greedy, {Tokens} generated tokens, {ContextSize}-token context, median of {Repetitions} runs after a warm-up; {CancelTrials} cancels of each kind; ")
+        + (PromptAtOnce ? "each agent turn's prompt sent right after session/new" : "each agent turn's prompt sent once its session's context is made");
 }

@@ -87,14 +87,15 @@ internal sealed class Report : IDisposable
         }
 
         Line("");
-        Line($"{"cancel latency",-52} {"p50",9} {"p99",9} {"max",9} {"trials",7}");
+        Line($"{"cancel latency",-52} {"p50",9} {"p99",9} {"max",9} {"trials",7} {"of which llama.cpp stopping p50 / p99",38}");
         foreach (CancelResult cancel in cancels)
         {
             string missed = cancel.Missed > 0 ? $" ({cancel.Missed} too late)" : "";
-            Line($"{cancel.Kind,-52} {F(cancel.P50, "0.0") + " ms",9} {F(cancel.P99, "0.0") + " ms",9} {F(cancel.Max, "0.0") + " ms",9} {cancel.LatenciesMs.Count,7}{missed}");
+            string native = cancel.NativeStopMs is { Count: > 0 } n ? $"{F(cancel.NativeP50, "0.0")} / {F(cancel.NativeP99, "0.0")} ms ({n.Count})" : "-";
+            Line($"{cancel.Kind,-52} {F(cancel.P50, "0.0") + " ms",9} {F(cancel.P99, "0.0") + " ms",9} {F(cancel.Max, "0.0") + " ms",9} {cancel.LatenciesMs.Count,7} {native,38}{missed}");
         }
 
-        Line("goal: p99 <= 10 ms");
+        Line("goal: p99 <= 10 ms; llama.cpp stopping: from the cancel to llama_decode's return with the KV cache trimmed (mid-decode, a cancel may also land between decodes)");
     }
 
     public void Save(BenchSettings settings, BenchModel model, IReadOnlyList<DecodeResult> decodes, RawLoopResult raw, IReadOnlyList<CancelResult> cancels)
@@ -106,7 +107,7 @@ internal sealed class Report : IDisposable
             model,
             decode = decodes.Select(d => new { d.Runner, d.TokensPerSecond, d.FirstLabel, d.FirstMs, d.BytesPerToken, d.TurnMs, d.Runs }),
             rawLoop = new { raw.Library, raw.PromptTokens, raw.TotalMs, raw.TokensPerSecond, raw.Runs },
-            cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs }),
+            cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs, c.NativeStopMs }),
         }, s_json));
         Line($"saved {path}");
     }

@@ -34,8 +34,13 @@ internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyL
 /// <param name="Kind">What was cancelled, and where it was measured.</param>
 /// <param name="LatenciesMs">One per trial that met what it meant to cancel.</param>
 /// <param name="Missed">Trials whose cancel came too late to meet it (the prefill had ended, say).</param>
-internal sealed record CancelResult(string Kind, IReadOnlyList<double> LatenciesMs, int Missed)
+/// <param name="NativeStopMs">Of those trials, from the cancel to llama_decode's return (the KV cache trimmed), as the telemetry reports it.</param>
+internal sealed record CancelResult(string Kind, IReadOnlyList<double> LatenciesMs, int Missed, IReadOnlyList<double>? NativeStopMs = null)
 {
+    public double NativeP50 => NativeStopMs is { Count: > 0 } n ? Stats.Percentile(n, 0.50) : double.NaN;
+
+    public double NativeP99 => NativeStopMs is { Count: > 0 } n ? Stats.Percentile(n, 0.99) : double.NaN;
+
     public double P50 => Stats.Percentile(LatenciesMs, 0.50);
 
     public double P99 => Stats.Percentile(LatenciesMs, 0.99);

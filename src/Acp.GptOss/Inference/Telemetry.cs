@@ -42,10 +42,11 @@ internal sealed record LoadStageEvent(string Model, string Stage, double Elapsed
 /// <param name="DeliveryMs">Milliseconds the decode thread spent handing tokens on: parsing them and writing the
 /// turn's updates, between one token's decode and the next.</param>
 /// <param name="GenerationMs">The whole generation on its thread, prefill included.</param>
+/// <param name="AbortStopMs">Cancelled inside llama.cpp: milliseconds from the cancel to its return, the cache trimmed.</param>
 internal sealed record InferenceEvent(
     string Model, string SessionId, string Outcome, int PromptTokens, int ReusedTokens, int PrefilledTokens, double PrefillMs, double? FirstTokenMs,
     int GeneratedTokens, double? DecodeTokensPerSecond, double? SamplingMs = null, double? DecodeMs = null, double? DeliveryMs = null,
-    double? GenerationMs = null) : TelemetryEvent(Model)
+    double? GenerationMs = null, double? AbortStopMs = null) : TelemetryEvent(Model)
 {
     /// <summary>Prefilled tokens per second, if any were prefilled.</summary>
     public double? PrefillTokensPerSecond => PrefillMs > 0 && PrefilledTokens > 0 ? PrefilledTokens / (PrefillMs / 1000) : null;
