@@ -74,7 +74,7 @@ internal sealed partial class LlamaConversation : IDisposable
     /// (its vocabulary, its chat template), up to and including a stop token, at most <paramref name="maxTokens"/>.
     /// </summary>
     /// <exception cref="InferenceException">The model cannot load, or llama.cpp failed.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; llama.cpp stopped mid-decode.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled, at once: llama.cpp finishes stopping in the background.</exception>
     public async IAsyncEnumerable<int> GenerateAsync(Func<LlamaModel, LlamaRequest> request, int maxTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // A cancelled generation may still be stopping: this one decodes in the same context, after it.
