@@ -44,7 +44,7 @@ internal sealed record BenchSettings
 
     public static string NodeDirectory => Path.Combine(RepositoryRoot, "bench", "node");
 
-    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c> and <c>--tokens N</c>.</summary>
+    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c> and the switches.</summary>
     /// <exception cref="ArgumentException">An unknown or malformed option.</exception>
     public static BenchSettings Parse(string[] args)
     {
@@ -77,7 +77,8 @@ internal sealed record BenchSettings
                 "--repetitions" => settings with { Repetitions = value },
                 "--cancel-trials" => settings with { CancelTrials = value },
                 "--tokens" => settings with { Tokens = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --prompt-at-once, --skip-node or --skip-cancel."),
+                "--threads" => settings with { Threads = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --prompt-at-once, --skip-node or --skip-cancel."),
             };
         }
 
