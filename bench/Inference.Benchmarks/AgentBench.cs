@@ -7,14 +7,25 @@ namespace Inference.Benchmarks;
 /// <summary>The whole agent, as a client sees it over stdio: prompt written, chunks and the response read back.</summary>
 internal static class AgentBench
 {
-    public static async Task<DecodeResult> DecodeAsync(BenchModel model, BenchSettings settings)
+    /// <summary>
+    /// The whole agent's turns, each followed by a run of the raw C loop on the same prompt length: the machine's
+    /// load then weighs on both alike, and each pair gives a ratio.
+    /// </summary>
+    public static async Task<(DecodeResult Agent, RawLoopResult Raw)> DecodeAsync(BenchModel model, BenchSettings settings, string rawLoop)
     {
         await using AgentProcess agent = Start(model, settings);
         var runs = new List<DecodeRun>();
+        var rawRuns = new List<RawLoopRun>();
+        int promptTokens = 0;
         for (int repetition = 0; repetition <= settings.Repetitions; repetition++)
         {
             // A session per run: each starts with an empty KV cache. The warm-up also waits for the model to load.
             string session = await agent.NewSessionAsync();
+            if (!settings.PromptAtOnce)
+            {
+                await agent.ContextReadyAsync(session);
+            }
+
             (int id, long sent) = await agent.PromptAsync(session, BenchModel.Question);
             (JsonElement response, long answered, List<(long At, AgentLine Line)> updates) = await agent.ResponseAsync(id);
             long[] chunks = [.. updates.Where(u => u.Line.IsChunk).Select(u => u.At)];
@@ -25,15 +36,23 @@ internal static class AgentBench
                 throw new InvalidOperationException($"The agent ended with {AgentProcess.StopReason(response)} after {chunks.Length} chunks; the benchmark model answers until the budget.");
             }
 
+            JsonElement inference = updates.Select(u => u.Line).Where(l => l.TelemetryKind == "inference").Select(l => l.Message.GetProperty("params")).Last();
+            promptTokens = used - settings.Tokens;
+            RawLoopRun raw = await RawLoopBench.RunAsync(rawLoop, model, settings, promptTokens);
             if (repetition > 0)
             {
-                runs.Add(new DecodeRun(used - settings.Tokens, chunks.Length, Stopwatch.GetElapsedTime(sent, chunks[0]).TotalMilliseconds,
-                    (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, null, Stopwatch.GetElapsedTime(sent, answered).TotalMilliseconds));
+                runs.Add(new DecodeRun(promptTokens, chunks.Length, Stopwatch.GetElapsedTime(sent, chunks[0]).TotalMilliseconds,
+                    (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, null, Stopwatch.GetElapsedTime(sent, answered).TotalMilliseconds,
+                    new GenerationSteps(Number(inference, "prefillMs"), Number(inference, "samplingMs"), Number(inference, "decodeMs"), Number(inference, "deliveryMs"),
+                        Number(inference, "generationMs"))));
+                rawRuns.Add(raw);
             }
         }
 
-        return new DecodeResult("whole agent over stdio", "first chunk", runs);
+        return (new DecodeResult("whole agent over stdio", "first chunk", runs), new RawLoopResult(RawLoopBench.Library, promptTokens, rawRuns));
     }
+
+    private static double Number(JsonElement element, string name) => element.TryGetProperty(name, out JsonElement value) ? value.GetDouble() : double.NaN;
 
     /// <summary>Sends session/cancel after a random number of chunks; measures until the cancelled response is read.</summary>
     public static async Task<CancelResult> CancelDuringDecodeAsync(BenchModel model, BenchSettings settings)
@@ -66,7 +85,7 @@ internal static class AgentBench
             }
         }
 
-        return new CancelResult("agent over stdio, during decode", latencies, missed);
+        return new CancelResult("agent over stdio, during decode", latencies, missed, agent.NativeStops);
     }
 
     /// <summary>Sends session/cancel at a random moment of a long prompt's prefill; measures until the cancelled response is read.</summary>
@@ -79,6 +98,7 @@ internal static class AgentBench
         TimeSpan setup = await TimeFirstChunkAsync(agent, BenchModel.Question);
         TimeSpan firstChunk = await TimeFirstChunkAsync(agent, question);
         TimeSpan prefill = firstChunk - setup;
+        agent.NativeStops.Clear();
         var random = new Random(17);
         var latencies = new List<double>();
         int missed = 0;
@@ -100,7 +120,7 @@ internal static class AgentBench
             }
         }
 
-        return new CancelResult(string.Create(CultureInfo.InvariantCulture, $"agent over stdio, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)"), latencies, missed);
+        return new CancelResult(string.Create(CultureInfo.InvariantCulture, $"agent over stdio, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)"), latencies, missed, agent.NativeStops);
     }
 
     // In a new session: from the prompt to its first chunk; then the turn is cancelled.

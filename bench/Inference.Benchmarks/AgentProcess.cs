@@ -17,6 +17,10 @@ internal sealed class AgentProcess : IAsyncDisposable
     private readonly Channel<(long At, AgentLine Line)> _lines = Channel.CreateUnbounded<(long, AgentLine)>();
     private readonly Task _reader;
     private readonly Task _errors;
+    private readonly List<string> _contextsMade = [];
+
+    /// <summary>From each generation cancelled inside llama.cpp, as its telemetry reports: from the cancel to llama.cpp's return.</summary>
+    public List<double> NativeStops { get; } = [];
     private int _nextId;
 
     private AgentProcess(Process process)
@@ -56,7 +60,20 @@ internal sealed class AgentProcess : IAsyncDisposable
     public Task<long> NotifyAsync(string method, object parameters) => WriteAsync(new { jsonrpc = "2.0", method, @params = parameters });
 
     /// <summary>The next line, with the moment it arrived.</summary>
-    public async Task<(long At, AgentLine Line)> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(s_timeout);
+    public async Task<(long At, AgentLine Line)> NextAsync()
+    {
+        (long At, AgentLine Line) next = await _lines.Reader.ReadAsync().AsTask().WaitAsync(s_timeout);
+        if (next.Line.TelemetryKind == "load" && next.Line.Message.GetProperty("params").GetProperty("stage").GetString() == "context_created")
+        {
+            _contextsMade.Add(next.Line.Text);
+        }
+        else if (next.Line.TelemetryKind == "inference" && next.Line.Message.GetProperty("params").TryGetProperty("abortStopMs", out JsonElement stop))
+        {
+            NativeStops.Add(stop.GetDouble());
+        }
+
+        return next;
+    }
 
     /// <summary>Reads up to the response to <paramref name="id"/>; returns it, its arrival, and the notifications before it.</summary>
     public async Task<(JsonElement Response, long At, List<(long At, AgentLine Line)> Notifications)> ResponseAsync(int id)
@@ -80,11 +97,25 @@ internal sealed class AgentProcess : IAsyncDisposable
     {
         if (_nextId == 0)
         {
-            await ResponseAsync((await SendAsync("initialize", new { protocolVersion = 1 })).Id);
+            // With telemetry: each generation's inference event says where its time went.
+            await ResponseAsync((await SendAsync("initialize", new
+            {
+                protocolVersion = 1,
+                clientCapabilities = new Dictionary<string, object> { ["_meta"] = new { gptoss = new { telemetry = true } } },
+            })).Id);
         }
 
         (JsonElement response, _, _) = await ResponseAsync((await SendAsync("session/new", new { cwd = "/tmp", mcpServers = Array.Empty<object>() })).Id);
         return response.GetProperty("result").GetProperty("sessionId").GetString()!;
+    }
+
+    /// <summary>Waits for the telemetry that says the session's llama context is made: as a user takes a moment to write.</summary>
+    public async Task ContextReadyAsync(string sessionId)
+    {
+        while (!_contextsMade.Any(line => line.Contains(sessionId, StringComparison.Ordinal)))
+        {
+            await NextAsync();
+        }
     }
 
     public Task<(int Id, long SentAt)> PromptAsync(string sessionId, string text) =>
@@ -137,6 +168,10 @@ internal sealed class AgentLine(string text)
     public bool IsChunk => text.Contains("\"sessionUpdate\":\"agent_message_chunk\"", StringComparison.Ordinal);
 
     public JsonElement Message => _message ??= Parse(text);
+
+    /// <summary>For a _gptoss/telemetry notification: the event's kind.</summary>
+    public string? TelemetryKind =>
+        text.Contains("\"method\":\"_gptoss/telemetry\"", StringComparison.Ordinal) ? Message.GetProperty("params").GetProperty("kind").GetString() : null;
 
     /// <summary>For a session/update notification: the update's kind.</summary>
     public string? UpdateKind =>

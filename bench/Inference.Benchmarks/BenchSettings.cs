@@ -18,6 +18,19 @@ internal sealed record BenchSettings
     /// <summary>Cancels per kind of cancel measurement.</summary>
     public int CancelTrials { get; init; } = 20;
 
+    /// <summary>
+    /// Whether each decode turn's prompt goes right after session/new, while the session's context is still being
+    /// made; by default it waits for the telemetry that says the context is made, as a user takes a moment to
+    /// write, and as the raw loop's clock starts once its own context is made.
+    /// </summary>
+    public bool PromptAtOnce { get; init; }
+
+    /// <summary>Skip node-llama-cpp.</summary>
+    public bool SkipNode { get; init; }
+
+    /// <summary>Skip the cancel measurements.</summary>
+    public bool SkipCancel { get; init; }
+
     /// <summary>The words of the long prompt whose prefill is cancelled (about 2.5 tokens each).</summary>
     public int LongPromptWords { get; init; } = 1600;
 
@@ -31,13 +44,29 @@ internal sealed record BenchSettings
 
     public static string NodeDirectory => Path.Combine(RepositoryRoot, "bench", "node");
 
-    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c> and <c>--tokens N</c>.</summary>
+    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c> and the switches.</summary>
     /// <exception cref="ArgumentException">An unknown or malformed option.</exception>
     public static BenchSettings Parse(string[] args)
     {
         var settings = new BenchSettings();
         for (int i = 0; i < args.Length; i += 2)
         {
+            switch (args[i])
+            {
+                case "--prompt-at-once":
+                    settings = settings with { PromptAtOnce = true };
+                    i--;
+                    continue;
+                case "--skip-node":
+                    settings = settings with { SkipNode = true };
+                    i--;
+                    continue;
+                case "--skip-cancel":
+                    settings = settings with { SkipCancel = true };
+                    i--;
+                    continue;
+            }
+
             if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int value) || value < 1)
             {
                 throw new ArgumentException($"{args[i]} needs a positive number.");
@@ -48,7 +77,8 @@ internal sealed record BenchSettings
                 "--repetitions" => settings with { Repetitions = value },
                 "--cancel-trials" => settings with { CancelTrials = value },
                 "--tokens" => settings with { Tokens = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials or --tokens."),
+                "--threads" => settings with { Threads = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --prompt-at-once, --skip-node or --skip-cancel."),
             };
         }
 
@@ -62,5 +92,6 @@ internal sealed record BenchSettings
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Threads} threads, greedy, {Tokens} generated tokens, {ContextSize}-token context, median of {Repetitions} runs after a warm-up; {CancelTrials} cancels of each kind");
+        $"{Threads} threads, greedy, {Tokens} generated tokens, {ContextSize}-token context, median of {Repetitions} runs after a warm-up; {CancelTrials} cancels of each kind; ")
+        + (PromptAtOnce ? "each agent turn's prompt sent right after session/new" : "each agent turn's prompt sent once its session's context is made");
 }

@@ -48,10 +48,14 @@ internal static class EngineBench
         return new DecodeResult("our engine alone (in-process)", "first token", runs);
     }
 
-    /// <summary>Cancels after a random number of generated tokens; measures until the stream throws, which it does only once llama.cpp has stopped.</summary>
+    /// <summary>
+    /// Cancels after a random number of generated tokens; measures until the stream throws. It does at once: llama.cpp
+    /// finishes stopping in the background (its own time, from the telemetry, is reported beside).
+    /// </summary>
     public static async Task<CancelResult> CancelDuringDecodeAsync(BenchModel model, BenchSettings settings)
     {
-        await using LlamaInferenceEngine engine = Start(model, settings);
+        (Telemetry telemetry, List<double> stops) = NativeStops();
+        await using LlamaInferenceEngine engine = Start(model, settings, telemetry);
         await using IInferenceSession session = await engine.CreateSessionAsync(CancellationToken.None);
         (int[] prompt, GenerationOptions options) = Request(session, BenchModel.Question, settings.Tokens);
         var random = new Random(7);
@@ -70,7 +74,11 @@ internal static class EngineBench
                     if (++generated == cancelAt)
                     {
                         cancelled = Stopwatch.GetTimestamp();
-                        await cancel.CancelAsync();
+                        // Its callbacks (the abort flag, the stream's wake-up) run here, as a cancel's do on the thread
+                        // that cancels; CancelAsync would add a hop to the thread pool of the benchmark's own.
+#pragma warning disable CA1849
+                        cancel.Cancel();
+#pragma warning restore CA1849
                     }
                 }
 
@@ -85,13 +93,14 @@ internal static class EngineBench
             }
         }
 
-        return new CancelResult("engine, during decode", latencies, missed);
+        return new CancelResult("engine, during decode", latencies, missed, stops);
     }
 
     /// <summary>Cancels at a random moment of a long prompt's prefill, from a timer, as a client's cancel arrives.</summary>
     public static async Task<CancelResult> CancelDuringPrefillAsync(BenchModel model, BenchSettings settings)
     {
-        await using LlamaInferenceEngine engine = Start(model, settings);
+        (Telemetry telemetry, List<double> stops) = NativeStops();
+        await using LlamaInferenceEngine engine = Start(model, settings, telemetry);
         string question = BenchModel.LongQuestion(settings.LongPromptWords);
         TimeSpan prefill = await TimePrefillAsync(engine, question);
         var random = new Random(11);
@@ -120,7 +129,7 @@ internal static class EngineBench
             }
         }
 
-        return new CancelResult($"engine, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)", latencies, missed);
+        return new CancelResult($"engine, mid-prefill ({prefill.TotalMilliseconds:F0} ms prefill)", latencies, missed, stops);
     }
 
     private static async Task<TimeSpan> TimePrefillAsync(LlamaInferenceEngine engine, string question)
@@ -135,7 +144,7 @@ internal static class EngineBench
         return Stopwatch.GetElapsedTime(started);
     }
 
-    private static LlamaInferenceEngine Start(BenchModel model, BenchSettings settings) => LlamaInferenceEngine.Start(
+    private static LlamaInferenceEngine Start(BenchModel model, BenchSettings settings, Telemetry? telemetry = null) => LlamaInferenceEngine.Start(
         new LlamaEngineOptions
         {
             ModelPath = model.Path,
@@ -143,8 +152,26 @@ internal static class EngineBench
             Threads = settings.Threads,
             Sampling = new LlamaSamplingOptions { Temperature = 0 },
         },
-        new Telemetry(NullLogger.Instance),
+        telemetry ?? new Telemetry(NullLogger.Instance),
         NullLoggerFactory.Instance);
+
+    // The native stop of each cancelled generation, as its telemetry reports it.
+    private static (Telemetry Telemetry, List<double> Stops) NativeStops()
+    {
+        var telemetry = new Telemetry(NullLogger.Instance);
+        var stops = new List<double>();
+        telemetry.Subscribe(e =>
+        {
+            if (e is InferenceEvent { AbortStopMs: { } stop })
+            {
+                lock (stops)
+                {
+                    stops.Add(stop);
+                }
+            }
+        });
+        return (telemetry, stops);
+    }
 
     private static (int[] Prompt, GenerationOptions Options) Request(IInferenceSession session, string question, int maxTokens)
     {

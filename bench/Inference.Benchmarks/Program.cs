@@ -5,17 +5,21 @@ using Inference.Benchmarks;
 BenchSettings settings = BenchSettings.Parse(args);
 using var report = new Report();
 report.Line($"Inference benchmark: {settings}");
-NodePackages.EnsureInstalled(report);
+if (!settings.SkipNode)
+{
+    NodePackages.EnsureInstalled(report);
+}
+
 BenchModel model = BenchModel.Ensure(report);
 report.Line($"model: {model.Path} ({model.Description})");
 
 DecodeResult engine = await EngineBench.DecodeAsync(model, settings);
-DecodeResult agent = await AgentBench.DecodeAsync(model, settings);
-DecodeResult node = await NodeBench.DecodeAsync(model, settings);
-RawLoopResult raw = await RawLoopBench.DecodeAsync(model, settings, agent.Runs[0].PromptTokens);
+// Agent turns and raw loop runs alternate, so that the machine's load weighs on both alike.
+(DecodeResult agent, RawLoopResult raw) = await AgentBench.DecodeAsync(model, settings, RawLoopBench.Build());
+DecodeResult? node = settings.SkipNode ? null : await NodeBench.DecodeAsync(model, settings);
 report.Decode(settings, engine, agent, node, raw);
 
-CancelResult[] cancels =
+CancelResult[] cancels = settings.SkipCancel ? [] :
 [
     await EngineBench.CancelDuringDecodeAsync(model, settings),
     await EngineBench.CancelDuringPrefillAsync(model, settings),
@@ -23,4 +27,4 @@ CancelResult[] cancels =
     await AgentBench.CancelDuringPrefillAsync(model, settings),
 ];
 report.Cancels(cancels);
-report.Save(settings, model, [engine, agent, node], raw, cancels);
+report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels);

@@ -7,8 +7,8 @@ using LlamaCpp;
 
 namespace Inference.Benchmarks;
 
-/// <summary>One run of the raw C loop: its whole time for the prompt and the generated tokens, and its decode speed.</summary>
-internal sealed record RawLoopRun(int Tokens, double FirstMs, double TokensPerSecond, double TotalMs);
+/// <summary>One run of the raw C loop: its whole time for the prompt and the generated tokens, its decode speed, and where the time went.</summary>
+internal sealed record RawLoopRun(int Tokens, double FirstMs, double TokensPerSecond, double TotalMs, double PrefillMs, double SampleMs, double DecodeMs);
 
 /// <summary>The raw C loop's runs, summarised by medians.</summary>
 internal sealed record RawLoopResult(string Library, int PromptTokens, IReadOnlyList<RawLoopRun> Runs)
@@ -24,39 +24,41 @@ internal sealed record RawLoopResult(string Library, int PromptTokens, IReadOnly
 /// </summary>
 internal static class RawLoopBench
 {
-    public static async Task<RawLoopResult> DecodeAsync(BenchModel model, BenchSettings settings, int promptTokens)
+    /// <summary>Builds the loop against the libllama the agent loads; returns the program.</summary>
+    public static string Build() => Compile(LlamaBackend.Initialize().LibraryPath);
+
+    public static string Library => LlamaBackend.Initialize().LibraryPath;
+
+    /// <summary>One run of the loop, in a process of its own.</summary>
+    public static async Task<RawLoopRun> RunAsync(string program, BenchModel model, BenchSettings settings, int promptTokens)
     {
-        string library = LlamaBackend.Initialize().LibraryPath;
-        string program = Compile(library);
-        var runs = new List<RawLoopRun>();
-        for (int repetition = 0; repetition <= settings.Repetitions; repetition++)
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // The agent's OpenMP settings: libgomp's workers spin as long as the agent's do (it bounds their spin unless
+        // the environment says otherwise, and the loop would otherwise run at libgomp's default).
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
         {
-            var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (int value in (int[])[promptTokens, settings.Tokens, settings.Threads, settings.ContextSize])
-            {
-                start.ArgumentList.Add(value.ToString(CultureInfo.InvariantCulture));
-            }
-
-            start.ArgumentList.Insert(0, model.Path);
-            using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
-            Task<string> errors = process.StandardError.ReadToEndAsync();
-            string output = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{program} failed ({process.ExitCode}): {await errors}");
-            }
-
-            using JsonDocument document = JsonDocument.Parse(output);
-            JsonElement run = document.RootElement;
-            if (repetition > 0)
-            {
-                runs.Add(new RawLoopRun(run.GetProperty("tokens").GetInt32(), run.GetProperty("ttft_ms").GetDouble(),
-                    run.GetProperty("tok_s").GetDouble(), run.GetProperty("total_ms").GetDouble()));
-            }
+            start.Environment["GOMP_SPINCOUNT"] = LlamaBackend.OpenMpSpinCount;
         }
 
-        return new RawLoopResult(library, promptTokens, runs);
+        start.ArgumentList.Add(model.Path);
+        foreach (int value in (int[])[promptTokens, settings.Tokens, settings.Threads, settings.ContextSize])
+        {
+            start.ArgumentList.Add(value.ToString(CultureInfo.InvariantCulture));
+        }
+
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        string output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} failed ({process.ExitCode}): {await errors}");
+        }
+
+        using JsonDocument document = JsonDocument.Parse(output);
+        JsonElement run = document.RootElement;
+        return new RawLoopRun(run.GetProperty("tokens").GetInt32(), run.GetProperty("ttft_ms").GetDouble(), run.GetProperty("tok_s").GetDouble(),
+            run.GetProperty("total_ms").GetDouble(), run.GetProperty("prefill_ms").GetDouble(), run.GetProperty("sample_ms").GetDouble(), run.GetProperty("decode_ms").GetDouble());
     }
 
     // The struct sizes and the offset the C file declares come from LLamaSharp's definitions of the same release.

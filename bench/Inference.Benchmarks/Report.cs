@@ -13,11 +13,11 @@ internal sealed class Report : IDisposable
 
     public void Line(string text) => _out.WriteLine(text);
 
-    public void Decode(BenchSettings settings, DecodeResult engine, DecodeResult agent, DecodeResult node, RawLoopResult raw)
+    public void Decode(BenchSettings settings, DecodeResult engine, DecodeResult agent, DecodeResult? node, RawLoopResult raw)
     {
         Line("");
         Line($"{"decode",-34} {"tok/s",8} {"first token/chunk",18} {"managed B/token",16} {"prompt",7}");
-        foreach (DecodeResult result in (DecodeResult[])[engine, agent, node])
+        foreach (DecodeResult result in node is null ? [engine, agent] : (DecodeResult[])[engine, agent, node])
         {
             string bytes = result.BytesPerToken is { } b ? F(b, "0.0") : "-";
             Line($"{result.Runner,-34} {F(result.TokensPerSecond, "0.0"),8} {F(result.FirstMs, "0.0") + " ms",18} {bytes,16} {result.Runs[0].PromptTokens,7}");
@@ -25,25 +25,77 @@ internal sealed class Report : IDisposable
 
         Line($"{"raw C loop on LLamaSharp's libllama",-34} {F(raw.TokensPerSecond, "0.0"),8} {F(Stats.Median(raw.Runs.Select(r => r.FirstMs)), "0.0") + " ms",18} {"-",16} {raw.PromptTokens,7}");
 
+        // Each agent turn was followed by a raw loop run: a ratio per pair.
+        double[] ratios = [.. agent.Runs.Zip(raw.Runs, (a, r) => r.TotalMs / a.TurnMs!.Value)];
         Line("");
-        Line($"whole agent turn {F(agent.TurnMs ?? double.NaN, "0.0")} ms, raw C loop {F(raw.TotalMs, "0.0")} ms for {raw.PromptTokens} prompt + {settings.Tokens} generated tokens: "
-            + $"raw / agent = {F(raw.TotalMs / (agent.TurnMs ?? double.NaN), "0.00")}x (goal >= 0.98x); raw C loop: {raw.Library}");
-        Line($"whole agent / node-llama-cpp: {F(agent.TokensPerSecond / node.TokensPerSecond, "0.00")}x decode (goal >= 1.3x); "
-            + $"engine alone / node-llama-cpp: {F(engine.TokensPerSecond / node.TokensPerSecond, "0.00")}x");
+        Line($"whole agent turn {F(agent.TurnMs ?? double.NaN, "0.0")} ms ({Range(agent.Runs.Select(r => r.TurnMs!.Value))}), raw C loop {F(raw.TotalMs, "0.0")} ms "
+            + $"({Range(raw.Runs.Select(r => r.TotalMs))}) for {raw.PromptTokens} prompt + {settings.Tokens} generated tokens");
+        Line($"raw / agent = {F(Stats.Median(ratios), "0.00")}x median of {ratios.Length} alternated pairs ({Range(ratios, "0.00")}) (goal >= 0.98x); raw C loop: {raw.Library}");
+        Line($"first chunk {F(agent.FirstMs, "0.0")} ms ({Range(agent.Runs.Select(r => r.FirstMs))}); raw loop's first token {F(Stats.Median(raw.Runs.Select(r => r.FirstMs)), "0.0")} ms "
+            + $"({Range(raw.Runs.Select(r => r.FirstMs))})");
+        if (node is not null)
+        {
+            Line($"whole agent / node-llama-cpp: {F(agent.TokensPerSecond / node.TokensPerSecond, "0.00")}x decode (goal >= 1.3x); "
+                + $"engine alone / node-llama-cpp: {F(engine.TokensPerSecond / node.TokensPerSecond, "0.00")}x");
+        }
+
         Line($"managed bytes per token, engine alone: {F(engine.BytesPerToken ?? double.NaN, "0.0")} (goal 0), from the 17th of {settings.Tokens} tokens a run");
+        Steps(settings, agent, raw);
     }
+
+    // Where the agent's turn goes against the raw loop's run, step by step, from the agent's telemetry and the loop's own clock.
+    private void Steps(BenchSettings settings, DecodeResult agent, RawLoopResult raw)
+    {
+        var pairs = agent.Runs.Zip(raw.Runs).Where(p => p.First.Steps is not null).ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+
+        (string Step, Func<DecodeRun, double> Agent, Func<RawLoopRun, double> Raw, bool PerToken)[] rows =
+        [
+            ("outside the generation (request, render, context, response)", a => a.TurnMs!.Value - a.Steps!.GenerationMs, r => r.TotalMs - r.PrefillMs - r.SampleMs - r.DecodeMs, false),
+            ("prefill", a => a.Steps!.PrefillMs, r => r.PrefillMs, false),
+            ("sampling", a => a.Steps!.SamplingMs, r => r.SampleMs, true),
+            ("llama_decode of generated tokens", a => a.Steps!.DecodeMs, r => r.DecodeMs, true),
+            ("delivery (parse, updates to stdout)", a => a.Steps!.DeliveryMs, _ => 0, true),
+            ("rest of the generation", a => a.Steps!.GenerationMs - a.Steps.PrefillMs - a.Steps.SamplingMs - a.Steps.DecodeMs - a.Steps.DeliveryMs, _ => 0, false),
+        ];
+        double gap = Stats.Median(pairs.Select(p => p.First.TurnMs!.Value - p.Second.TotalMs));
+        Line("");
+        Line($"{"where the turn goes (medians over pairs)",-62} {"agent ms",9} {"raw ms",9} {"gap ms",8} {"µs/token",9} {"share",6}");
+        foreach ((string step, Func<DecodeRun, double> agentMs, Func<RawLoopRun, double> rawMs, bool perToken) in rows)
+        {
+            double a = Stats.Median(pairs.Select(p => agentMs(p.First)));
+            double r = Stats.Median(pairs.Select(p => rawMs(p.Second)));
+            double d = Stats.Median(pairs.Select(p => agentMs(p.First) - rawMs(p.Second)));
+            string token = perToken ? F(d * 1000 / settings.Tokens, "0.0") : "";
+            Line($"{step,-62} {F(a, "0.0"),9} {F(r, "0.0"),9} {F(d, "0.0"),8} {token,9} {F(d / gap, "P0"),6}");
+        }
+
+        Line($"{"whole turn",-62} {F(agent.TurnMs ?? double.NaN, "0.0"),9} {F(raw.TotalMs, "0.0"),9} {F(gap, "0.0"),8}");
+    }
+
+    private static string Range(IEnumerable<double> values, string format = "0") =>
+        values.Any() ? $"{F(values.Min(), format)}–{F(values.Max(), format)}" : "-";
 
     public void Cancels(IReadOnlyList<CancelResult> cancels)
     {
+        if (cancels.Count == 0)
+        {
+            return;
+        }
+
         Line("");
-        Line($"{"cancel latency",-52} {"p50",9} {"p99",9} {"max",9} {"trials",7}");
+        Line($"{"cancel latency",-52} {"p50",9} {"p99",9} {"max",9} {"trials",7} {"of which llama.cpp stopping p50 / p99",38}");
         foreach (CancelResult cancel in cancels)
         {
             string missed = cancel.Missed > 0 ? $" ({cancel.Missed} too late)" : "";
-            Line($"{cancel.Kind,-52} {F(cancel.P50, "0.0") + " ms",9} {F(cancel.P99, "0.0") + " ms",9} {F(cancel.Max, "0.0") + " ms",9} {cancel.LatenciesMs.Count,7}{missed}");
+            string native = cancel.NativeStopMs is { Count: > 0 } n ? $"{F(cancel.NativeP50, "0.0")} / {F(cancel.NativeP99, "0.0")} ms ({n.Count})" : "-";
+            Line($"{cancel.Kind,-52} {F(cancel.P50, "0.0") + " ms",9} {F(cancel.P99, "0.0") + " ms",9} {F(cancel.Max, "0.0") + " ms",9} {cancel.LatenciesMs.Count,7} {native,38}{missed}");
         }
 
-        Line("goal: p99 <= 10 ms");
+        Line("goal: p99 <= 10 ms; llama.cpp stopping: from the cancel to llama_decode's return with the KV cache trimmed (mid-decode, a cancel may also land between decodes)");
     }
 
     public void Save(BenchSettings settings, BenchModel model, IReadOnlyList<DecodeResult> decodes, RawLoopResult raw, IReadOnlyList<CancelResult> cancels)
@@ -55,7 +107,7 @@ internal sealed class Report : IDisposable
             model,
             decode = decodes.Select(d => new { d.Runner, d.TokensPerSecond, d.FirstLabel, d.FirstMs, d.BytesPerToken, d.TurnMs, d.Runs }),
             rawLoop = new { raw.Library, raw.PromptTokens, raw.TotalMs, raw.TokensPerSecond, raw.Runs },
-            cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs }),
+            cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs, c.NativeStopMs }),
         }, s_json));
         Line($"saved {path}");
     }

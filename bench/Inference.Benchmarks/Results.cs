@@ -7,7 +7,16 @@ namespace Inference.Benchmarks;
 /// <param name="TokensPerSecond">Tokens after the first, over the time since the first.</param>
 /// <param name="BytesPerToken">Managed bytes allocated per token after the first, where measured.</param>
 /// <param name="TurnMs">Over stdio: from sending session/prompt to reading its response.</param>
-internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken, double? TurnMs = null);
+/// <param name="Steps">Over stdio: where the generation's time went, from the agent's telemetry.</param>
+internal sealed record DecodeRun(int PromptTokens, int Generated, double FirstMs, double TokensPerSecond, double? BytesPerToken, double? TurnMs = null, GenerationSteps? Steps = null);
+
+/// <summary>Where one generation's time went, as the agent's inference telemetry reports it.</summary>
+/// <param name="PrefillMs">Decoding the prompt.</param>
+/// <param name="SamplingMs">Choosing the generated tokens.</param>
+/// <param name="DecodeMs">llama_decode of the generated tokens.</param>
+/// <param name="DeliveryMs">The decode thread's time handing tokens on (parse, updates written), between decodes.</param>
+/// <param name="GenerationMs">The whole generation on its thread.</param>
+internal sealed record GenerationSteps(double PrefillMs, double SamplingMs, double DecodeMs, double DeliveryMs, double GenerationMs);
 
 /// <summary>The runs of one runner, summarised by medians.</summary>
 internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyList<DecodeRun> Runs)
@@ -25,8 +34,13 @@ internal sealed record DecodeResult(string Runner, string FirstLabel, IReadOnlyL
 /// <param name="Kind">What was cancelled, and where it was measured.</param>
 /// <param name="LatenciesMs">One per trial that met what it meant to cancel.</param>
 /// <param name="Missed">Trials whose cancel came too late to meet it (the prefill had ended, say).</param>
-internal sealed record CancelResult(string Kind, IReadOnlyList<double> LatenciesMs, int Missed)
+/// <param name="NativeStopMs">Of those trials, from the cancel to llama_decode's return (the KV cache trimmed), as the telemetry reports it.</param>
+internal sealed record CancelResult(string Kind, IReadOnlyList<double> LatenciesMs, int Missed, IReadOnlyList<double>? NativeStopMs = null)
 {
+    public double NativeP50 => NativeStopMs is { Count: > 0 } n ? Stats.Percentile(n, 0.50) : double.NaN;
+
+    public double NativeP99 => NativeStopMs is { Count: > 0 } n ? Stats.Percentile(n, 0.99) : double.NaN;
+
     public double P50 => Stats.Percentile(LatenciesMs, 0.50);
 
     public double P99 => Stats.Percentile(LatenciesMs, 0.99);

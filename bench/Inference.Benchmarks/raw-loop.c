@@ -1,7 +1,8 @@
 // The raw C decode loop on libllama: the ceiling for any binding, built by the benchmark against the very libllama
 // the agent loads (LLamaSharp.Backend.Cpu's build for this CPU's AVX level). It loads a GGUF with llama.cpp's
 // defaults, prefills N_PROMPT pseudo-random tokens in batches of 512, then greedily samples (llama.cpp's own greedy
-// sampler) and decodes N_GEN tokens one at a time, and prints {"tokens":..,"ttft_ms":..,"tok_s":..,"total_ms":..}.
+// sampler) and decodes N_GEN tokens one at a time, and prints {"tokens":..,"ttft_ms":..,"tok_s":..,"total_ms":..}
+// with where the time went: prefill_ms, sample_ms and decode_ms (llama_decode of the generated tokens).
 //
 //   raw-loop MODEL.gguf N_PROMPT N_GEN THREADS CONTEXT
 //
@@ -84,19 +85,25 @@ int main(int argc, char **argv) {
     for (int i = 0; i < np; i++) toks[i] = 1000 + rand() % 150000;
     struct llama_sampler *s = llama_sampler_chain_init(llama_sampler_chain_default_params());
     llama_sampler_chain_add(s, llama_sampler_init_greedy());
-    double t0 = now(), tf = 0;
+    double t0 = now(), tf = 0, tp, sampling = 0, decoding = 0;
     int k = 0;
     for (int off = 0; off < np; off += 512) {
         int n = np - off < 512 ? np - off : 512;
         if (llama_decode(c, llama_batch_get_one(toks + off, n))) return 2;
     }
+    tp = now();
     for (k = 0; k < ng; k++) {
+        double ts = now();
         llama_token t = llama_sampler_sample(s, c, -1);
-        if (k == 0) tf = now();
+        double td = now();
+        sampling += td - ts;
+        if (k == 0) tf = td;
         toks[0] = t;
         if (llama_decode(c, llama_batch_get_one(toks, 1))) break;
+        decoding += now() - td;
     }
     double t1 = now();
-    printf("{\"tokens\":%d,\"ttft_ms\":%.1f,\"tok_s\":%.1f,\"total_ms\":%.1f}\n", k, tf - t0, k / ((t1 - tf) / 1000), t1 - t0);
+    printf("{\"tokens\":%d,\"ttft_ms\":%.1f,\"tok_s\":%.1f,\"total_ms\":%.1f,\"prefill_ms\":%.1f,\"sample_ms\":%.1f,\"decode_ms\":%.1f}\n",
+           k, tf - t0, k / ((t1 - tf) / 1000), t1 - t0, tp - t0, sampling, decoding);
     return 0;
 }

@@ -62,6 +62,12 @@ public sealed unsafe class LlamaBackend
     /// <summary>The NuGet package the runtime comes from.</summary>
     public const string RuntimePackage = "LLamaSharp.Backend.Cpu 0.30.0";
 
+    /// <summary>
+    /// The spin of libgomp's waiting workers (<c>GOMP_SPINCOUNT</c>) set on Linux unless the user set one or
+    /// <c>OMP_WAIT_POLICY</c>: a benchmark that compares us with another program on this libllama gives it the same.
+    /// </summary>
+    public const string OpenMpSpinCount = "100000";
+
     private static readonly Lock s_gate = new();
     private static LlamaBackend? s_instance;
     private static Action<LlamaLogLevel, string>? s_log;
@@ -196,7 +202,7 @@ public sealed unsafe class LlamaBackend
             && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null
             && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
         {
-            _ = NativeMethods.setenv("GOMP_SPINCOUNT", "100000", overwrite: 0);
+            _ = NativeMethods.setenv("GOMP_SPINCOUNT", OpenMpSpinCount, overwrite: 0);
         }
     }
 

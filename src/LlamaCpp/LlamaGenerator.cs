@@ -15,11 +15,14 @@ public sealed record LlamaContextOptions
     public int ContextSize { get; init; } = 8192;
 
     /// <summary>
-    /// The most tokens decoded in one call; prompts are prefilled in chunks of this size. A cancel stops llama.cpp
-    /// between graph nodes, and a node's time grows with the chunk (attention over a long context above all): 256
-    /// kept the benchmark's cancel p99 near 20 ms mid-prefill where 512 let it reach 80 ms, and prefilled as fast.
+    /// The most tokens decoded in one call (llama.cpp's batch and micro-batch): prompts are prefilled in chunks of this
+    /// size, 512 as llama.cpp's own default. A cancel stops llama.cpp between graph nodes, and a node's time grows with
+    /// the chunk (a chunk's attention over a long context above all: on the benchmark model up to ~80 ms late in a
+    /// 4,000-token prefill at 512, ~20 ms at 256); smaller chunks would cut that but prefill slower, and on a large
+    /// model on a CPU no chunk size brings a node under a user's wait. A caller that must answer a cancel at once
+    /// should not wait for the decode to return: the stop then finishes in the background before the next call.
     /// </summary>
-    public int BatchSize { get; init; } = 256;
+    public int BatchSize { get; init; } = 512;
 
     /// <summary>CPU threads for decoding.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -47,6 +50,19 @@ public sealed record LlamaSamplingOptions
 public readonly record struct LlamaGenerationStatistics(int ReusedTokens, int PrefilledTokens, int GeneratedTokens, TimeSpan PrefillTime, TimeSpan TimeToFirstToken);
 
 /// <summary>
+/// Where the last generation's time went after its prefill, for benchmarks and logs: a few timestamps per token,
+/// no allocation.
+/// </summary>
+/// <param name="Sampling">Choosing each token from the logits.</param>
+/// <param name="Decoding">In <c>llama_decode</c> for each generated token.</param>
+/// <param name="Delivery">The caller's time with each token, between its <c>yield</c> and the next decode: everything
+/// the consumer does per token on this thread.</param>
+/// <param name="Total">The whole generation, prefill included.</param>
+/// <param name="AbortStop">For a generation cancelled inside <c>llama_decode</c>: from the cancel to llama.cpp's
+/// return, the KV cache trimmed.</param>
+public readonly record struct LlamaGenerationTimings(TimeSpan Sampling, TimeSpan Decoding, TimeSpan Delivery, TimeSpan Total, TimeSpan? AbortStop = null);
+
+/// <summary>
 /// Streams token ids from a model in one llama.cpp context: one conversation's KV cache. A prompt that begins with
 /// what the cache already holds only decodes the rest. Cancelling aborts llama.cpp between graph nodes, in the
 /// middle of a long prefill too, and the half-decoded tokens are removed from the cache so the next call is right.
@@ -68,6 +84,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
     private readonly List<int> _cached;
     private readonly int[] _one = new int[1];
     private readonly bool _greedy;
+    private long _abortRequested;
+    private TimeSpan? _abortStop;
     private readonly int _vocabularySize;
     private bool _disposed;
 
@@ -122,6 +140,9 @@ public sealed unsafe class LlamaGenerator : IDisposable
     /// <summary>What the last generation did.</summary>
     public LlamaGenerationStatistics LastStatistics { get; private set; }
 
+    /// <summary>Where the last generation's time went.</summary>
+    public LlamaGenerationTimings LastTimings { get; private set; }
+
     /// <summary>Called after each prefill chunk with the number of prompt tokens now in the cache.</summary>
     public Action<int>? PrefillProgress { get; set; }
 
@@ -136,10 +157,14 @@ public sealed unsafe class LlamaGenerator : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         ClearAbort();
+        _abortStop = null;
         CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static state => ((LlamaGenerator)state!).RequestAbort(), this);
+        long started = Stopwatch.GetTimestamp();
+        long sampling = 0;
+        long decoding = 0;
+        long delivery = 0;
         try
         {
-            long started = Stopwatch.GetTimestamp();
             int reused = ReuseCachedPrefix(prompt.Span);
             LastStatistics = new LlamaGenerationStatistics(reused, 0, 0, TimeSpan.Zero, TimeSpan.Zero);
             if (prompt.Length > ContextSize)
@@ -165,17 +190,26 @@ public sealed unsafe class LlamaGenerator : IDisposable
             int position = prompt.Length;
             for (int generated = 0; generated < maxTokens; generated++)
             {
+                long sampleStarted = Stopwatch.GetTimestamp();
                 int token = _greedy ? SampleGreedily() : (int)_sampler.Sample(_context, -1);
+                long sampled = Stopwatch.GetTimestamp();
+                sampling += sampled - sampleStarted;
                 LastStatistics = new LlamaGenerationStatistics(
-                    reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started) : LastStatistics.TimeToFirstToken);
+                    reused, prompt.Length - reused, generated + 1, prefill, generated == 0 ? Stopwatch.GetElapsedTime(started, sampled) : LastStatistics.TimeToFirstToken);
                 yield return token;
-                if (stopTokens.Span.Contains(token) || position >= ContextSize)
+                long delivered = Stopwatch.GetTimestamp();
+                delivery += delivered - sampled;
+                // The budget's last token is not decoded: nothing would read its logits, and the turn ends a decode
+                // sooner. A next prompt that continues it decodes it with its own prefill.
+                if (stopTokens.Span.Contains(token) || position >= ContextSize || generated == maxTokens - 1)
                 {
                     yield break;
                 }
 
                 _one[0] = token;
-                if (!Decode(_one, position, logitsForLast: true, cancellationToken))
+                bool room = Decode(_one, position, logitsForLast: true, cancellationToken);
+                decoding += Stopwatch.GetTimestamp() - delivered;
+                if (!room)
                 {
                     yield break;
                 }
@@ -186,6 +220,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
         finally
         {
             registration.Dispose();
+            LastTimings = new LlamaGenerationTimings(
+                Stopwatch.GetElapsedTime(0, sampling), Stopwatch.GetElapsedTime(0, decoding), Stopwatch.GetElapsedTime(0, delivery), Stopwatch.GetElapsedTime(started), _abortStop);
         }
     }
 
@@ -211,7 +247,11 @@ public sealed unsafe class LlamaGenerator : IDisposable
         NativeMemory.Free(_abort);
     }
 
-    private void RequestAbort() => Volatile.Write(ref *_abort, 1);
+    private void RequestAbort()
+    {
+        Volatile.Write(ref _abortRequested, Stopwatch.GetTimestamp());
+        Volatile.Write(ref *_abort, 1);
+    }
 
     private void ClearAbort() => Volatile.Write(ref *_abort, 0);
 
@@ -275,6 +315,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
             case DecodeAborted:
                 // Some micro-batches may have landed in the cache: drop everything past what is known to be there.
                 _context.MemorySequenceRemove(s_sequence, _cached.Count, -1);
+                _abortStop = Stopwatch.GetElapsedTime(Volatile.Read(ref _abortRequested));
                 throw new OperationCanceledException(cancellationToken);
             case DecodeNoRoom:
                 return false;

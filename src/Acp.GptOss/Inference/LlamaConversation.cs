@@ -12,7 +12,10 @@ internal sealed record LlamaRequest(ReadOnlyMemory<int> Prompt, ReadOnlyMemory<i
 /// One conversation's llama context on a <see cref="ModelSlot"/>, whichever model it is. The context is made for
 /// the model as loaded now, freed when the model unloads, and made again on next use. Each generation holds the
 /// model (it cannot unload meanwhile), decodes on a thread of its own, hands its tokens to the async reader, and
-/// reports its prefill and decode as telemetry.
+/// reports its prefill and decode as telemetry. A cancelled generation returns at once, without waiting for
+/// llama.cpp: its abort lands between graph nodes, and a node of a large model on a CPU can take longer than a user
+/// should wait for "cancelled". Its thread finishes stopping (llama.cpp returns, the cache is trimmed, the model is
+/// released) in the background, and the conversation's next generation waits for that.
 /// </summary>
 /// <remarks>Thread-safe for one generation at a time.</remarks>
 internal sealed partial class LlamaConversation : IDisposable
@@ -25,11 +28,15 @@ internal sealed partial class LlamaConversation : IDisposable
     private readonly int _threads;
     private readonly LlamaSamplingOptions _sampling;
     private readonly ILogger _logger;
-    private readonly TokenHandoff _tokens = new();
     private readonly IDisposable _unloadRegistration;
     private readonly Lock _gate = new();
     private LlamaGenerator? _generator;
     private long _generation;
+    private bool _disposed;
+    private bool _running;
+
+    // The last generation's thread: done once llama.cpp has stopped, the cache is trimmed and the model released.
+    private Task _decoding = Task.CompletedTask;
 
     public LlamaConversation(ModelSlot slot, Telemetry telemetry, string sessionId, int threads, LlamaSamplingOptions sampling, ILogger logger)
     {
@@ -67,53 +74,80 @@ internal sealed partial class LlamaConversation : IDisposable
     /// (its vocabulary, its chat template), up to and including a stop token, at most <paramref name="maxTokens"/>.
     /// </summary>
     /// <exception cref="InferenceException">The model cannot load, or llama.cpp failed.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; llama.cpp stopped mid-decode.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled, at once: llama.cpp finishes stopping in the background.</exception>
     public async IAsyncEnumerable<int> GenerateAsync(Func<LlamaModel, LlamaRequest> request, int maxTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The model stays loaded while this generation runs; an unload asked meanwhile waits for it.
-        using ModelSlot.Lease lease = await _slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        LlamaGenerator generator = EnsureGenerator(lease.Loaded);
-        LlamaRequest built = request(lease.Loaded.Model);
+        // A cancelled generation may still be stopping: this one decodes in the same context, after it.
+        await _decoding.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // The model stays loaded while this generation runs; an unload asked meanwhile waits for it. The decode
+        // thread releases it once llama.cpp has stopped.
+        ModelSlot.Lease lease = await _slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        LlamaGenerator generator;
+        LlamaRequest built;
+        try
+        {
+            generator = EnsureGenerator(lease.Loaded);
+            built = request(lease.Loaded.Model);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
 
         // Cancelled by the caller, or by us when the caller stops reading early (at a stop token the parser saw).
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _tokens.Reset(maxTokens);
+        var run = new DecodeRun(CancellationTokenSource.CreateLinkedTokenSource(cancellationToken), new TokenHandoff(maxTokens), lease);
         int promptLength = built.Prompt.Length;
         ILogger logger = _logger;
         generator.PrefillProgress = decoded => LogPrefill(logger, decoded, promptLength);
-        long started = Stopwatch.GetTimestamp();
-        var decoding = new Thread(() => Decode(generator, built, maxTokens, stop.Token)) { IsBackground = true, Name = "llama decode" };
+        _decoding = run.Done;
+        lock (_gate)
+        {
+            _running = true;
+        }
+
+        var decoding = new Thread(() => Decode(generator, built, maxTokens, run)) { IsBackground = true, Name = "llama decode" };
         decoding.Start();
+        TokenHandoff tokens = run.Tokens;
+        using CancellationTokenRegistration abandon = cancellationToken.UnsafeRegister(static state => ((TokenHandoff)state!).Abandon(), tokens);
         try
         {
-            while (await _tokens.WaitToReadAsync().ConfigureAwait(false))
+            while (await tokens.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (_tokens.TryRead(out int token))
+                while (tokens.TryRead(out int token))
                 {
                     yield return token;
                 }
             }
 
-            _tokens.ThrowIfFailed();
+            if (tokens.Abandoned)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            tokens.ThrowIfFailed();
         }
         finally
         {
-            // Returns only once llama.cpp has stopped and the cache is trimmed: the next turn may start at once.
-            await stop.CancelAsync().ConfigureAwait(false);
-            while (await _tokens.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (_tokens.TryRead(out _))
-                {
-                }
-            }
-
-            Report(generator.LastStatistics, promptLength, Stopwatch.GetElapsedTime(started));
+            // Stops the decode if it still runs, without waiting for llama.cpp to return: the next generation does.
+            run.Stop();
         }
     }
 
     public void Dispose()
     {
         _unloadRegistration.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+            if (_running)
+            {
+                // A cancelled generation is still stopping: its thread frees the context when done.
+                return;
+            }
+        }
+
         DropGenerator();
     }
 
@@ -171,23 +205,31 @@ internal sealed partial class LlamaConversation : IDisposable
         }
     }
 
-    private void Report(LlamaGenerationStatistics statistics, int promptTokens, TimeSpan total)
+    private void Report(LlamaGenerationStatistics statistics, LlamaGenerationTimings timings, Exception? error, int promptTokens)
     {
-        TimeSpan decoding = total - statistics.TimeToFirstToken;
+        TimeSpan decoding = timings.Total - statistics.TimeToFirstToken;
+        string outcome = error switch
+        {
+            null => "done",
+            OperationCanceledException => "cancelled",
+            _ => "failed",
+        };
         _telemetry.Publish(new InferenceEvent(
-            _slot.Role, _sessionId, _tokens.Outcome, promptTokens, statistics.ReusedTokens, statistics.PrefilledTokens, statistics.PrefillTime.TotalMilliseconds,
+            _slot.Role, _sessionId, outcome, promptTokens, statistics.ReusedTokens, statistics.PrefilledTokens, statistics.PrefillTime.TotalMilliseconds,
             statistics.GeneratedTokens > 0 ? statistics.TimeToFirstToken.TotalMilliseconds : null, statistics.GeneratedTokens,
-            statistics.GeneratedTokens > 1 && decoding > TimeSpan.Zero ? (statistics.GeneratedTokens - 1) / decoding.TotalSeconds : null));
+            statistics.GeneratedTokens > 1 && decoding > TimeSpan.Zero ? (statistics.GeneratedTokens - 1) / decoding.TotalSeconds : null,
+            timings.Sampling.TotalMilliseconds, timings.Decoding.TotalMilliseconds, timings.Delivery.TotalMilliseconds, timings.Total.TotalMilliseconds,
+            timings.AbortStop?.TotalMilliseconds));
     }
 
-    private void Decode(LlamaGenerator generator, LlamaRequest request, int maxTokens, CancellationToken cancellationToken)
+    private void Decode(LlamaGenerator generator, LlamaRequest request, int maxTokens, DecodeRun run)
     {
         Exception? error = null;
         try
         {
-            foreach (int token in generator.Generate(request.Prompt, maxTokens, request.StopTokens, cancellationToken))
+            foreach (int token in generator.Generate(request.Prompt, maxTokens, request.StopTokens, run.Token))
             {
-                _tokens.Write(token);
+                run.Tokens.Write(token);
             }
         }
         catch (Exception e)
@@ -196,8 +238,75 @@ internal sealed partial class LlamaConversation : IDisposable
             error = e is LlamaException ? new InferenceException(e.Message, e) : e;
         }
 
-        _tokens.Complete(error);
+        try
+        {
+            // Reported before the reader resumes: the figures come before the turn's answer.
+            Report(generator.LastStatistics, generator.LastTimings, error, request.Prompt.Length);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A subscriber's failure is not the generation's.
+            LogReportFailed(_logger, e);
+        }
+
+        lock (_gate)
+        {
+            _running = false;
+            if (_disposed)
+            {
+                // The conversation closed while this generation was stopping.
+                _generator?.Dispose();
+                _generator = null;
+            }
+        }
+
+        run.Finish();
+        run.Tokens.Complete(error);
     }
+
+    /// <summary>One generation's stop signal, hand-off and model lease, shared by the reader and the decode thread.</summary>
+    private sealed class DecodeRun(CancellationTokenSource stop, TokenHandoff tokens, ModelSlot.Lease lease)
+    {
+        private readonly Lock _gate = new();
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _finished;
+
+        public TokenHandoff Tokens => tokens;
+
+        public CancellationToken Token => stop.Token;
+
+        /// <summary>Completes once the decode thread is done with the context and the model.</summary>
+        public Task Done => _done.Task;
+
+        /// <summary>The reader is done: stop decoding, if it still runs.</summary>
+        public void Stop()
+        {
+            lock (_gate)
+            {
+                if (!_finished)
+                {
+                    // Sets llama.cpp's abort flag, no more.
+                    stop.Cancel();
+                }
+            }
+        }
+
+        /// <summary>The decode thread is done: release the model, and let the next generation start.</summary>
+        public void Finish()
+        {
+            lock (_gate)
+            {
+                _finished = true;
+            }
+
+            stop.Dispose();
+            lease.Dispose();
+            _done.SetResult();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Prefill: {Decoded} of {Prompt} prompt tokens in the cache")]
     private static partial void LogPrefill(ILogger logger, int decoded, int prompt);

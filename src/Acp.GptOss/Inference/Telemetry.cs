@@ -37,9 +37,16 @@ internal sealed record LoadStageEvent(string Model, string Stage, double Elapsed
 /// <param name="FirstTokenMs">Milliseconds to the first generated token, if there was one.</param>
 /// <param name="GeneratedTokens">Tokens generated.</param>
 /// <param name="DecodeTokensPerSecond">Generated tokens per second after the first, if there were two or more.</param>
+/// <param name="SamplingMs">Of the generation, milliseconds choosing tokens from the logits.</param>
+/// <param name="DecodeMs">Milliseconds in llama.cpp decoding the generated tokens (the prefill not counted).</param>
+/// <param name="DeliveryMs">Milliseconds the decode thread spent handing tokens on: parsing them and writing the
+/// turn's updates, between one token's decode and the next.</param>
+/// <param name="GenerationMs">The whole generation on its thread, prefill included.</param>
+/// <param name="AbortStopMs">Cancelled inside llama.cpp: milliseconds from the cancel to its return, the cache trimmed.</param>
 internal sealed record InferenceEvent(
     string Model, string SessionId, string Outcome, int PromptTokens, int ReusedTokens, int PrefilledTokens, double PrefillMs, double? FirstTokenMs,
-    int GeneratedTokens, double? DecodeTokensPerSecond) : TelemetryEvent(Model)
+    int GeneratedTokens, double? DecodeTokensPerSecond, double? SamplingMs = null, double? DecodeMs = null, double? DeliveryMs = null,
+    double? GenerationMs = null, double? AbortStopMs = null) : TelemetryEvent(Model)
 {
     /// <summary>Prefilled tokens per second, if any were prefilled.</summary>
     public double? PrefillTokensPerSecond => PrefillMs > 0 && PrefilledTokens > 0 ? PrefilledTokens / (PrefillMs / 1000) : null;
@@ -75,7 +82,7 @@ internal sealed partial class Telemetry(ILogger logger)
                 break;
             case InferenceEvent e:
                 LogInference(logger, e.Model, e.SessionId, e.Outcome, e.PromptTokens, e.ReusedTokens, e.PrefilledTokens, e.PrefillMs, e.PrefillTokensPerSecond ?? 0,
-                    e.FirstTokenMs ?? 0, e.GeneratedTokens, e.DecodeTokensPerSecond ?? 0);
+                    e.FirstTokenMs ?? 0, e.GeneratedTokens, e.DecodeTokensPerSecond ?? 0, e.SamplingMs ?? 0, e.DecodeMs ?? 0, e.DeliveryMs ?? 0);
                 break;
         }
 
@@ -97,10 +104,10 @@ internal sealed partial class Telemetry(ILogger logger)
     private static partial void LogLoadStage(ILogger logger, string model, string stage, double elapsedMs, double progress, string detail);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Inference {Model} session {SessionId} {Outcome}: prompt {PromptTokens} tokens, {ReusedTokens} from the cache, {PrefilledTokens} prefilled in {PrefillMs:F0} ms ({PrefillTokensPerSecond:F0} tok/s); first token after {FirstTokenMs:F0} ms; {GeneratedTokens} generated at {DecodeTokensPerSecond:F1} tok/s")]
+        Message = "Inference {Model} session {SessionId} {Outcome}: prompt {PromptTokens} tokens, {ReusedTokens} from the cache, {PrefilledTokens} prefilled in {PrefillMs:F0} ms ({PrefillTokensPerSecond:F0} tok/s); first token after {FirstTokenMs:F0} ms; {GeneratedTokens} generated at {DecodeTokensPerSecond:F1} tok/s (sampling {SamplingMs:F1} ms, llama_decode {DecodeMs:F0} ms, delivery {DeliveryMs:F1} ms)")]
     private static partial void LogInference(
         ILogger logger, string model, string sessionId, string outcome, int promptTokens, int reusedTokens, int prefilledTokens, double prefillMs, double prefillTokensPerSecond,
-        double firstTokenMs, int generatedTokens, double decodeTokensPerSecond);
+        double firstTokenMs, int generatedTokens, double decodeTokensPerSecond, double samplingMs, double decodeMs, double deliveryMs);
 
     private sealed class Subscription(Telemetry telemetry, Action<TelemetryEvent> subscriber) : IDisposable
     {

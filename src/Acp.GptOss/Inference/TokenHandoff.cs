@@ -9,31 +9,52 @@ namespace Acp.GptOss.Inference;
 /// than a thread-pool thread, which would starve the tasks that write the turn's updates to stdout. A waiting reader
 /// resumes through a reusable value-task source, so a token costs no allocation, and it resumes inline on the
 /// decoding thread: its work per token (parse, queue an update) takes microseconds, less than a hop to the pool.
+/// One per generation: a reader that gave up (<see cref="Abandon"/>) leaves it to its writer, which may still be
+/// stopping.
 /// </summary>
 /// <remarks>Thread-safe for one writer and one reader.</remarks>
-internal sealed class TokenHandoff : IValueTaskSource<bool>
+internal sealed class TokenHandoff(int capacity) : IValueTaskSource<bool>
 {
     private readonly Lock _gate = new();
     private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = false };
-    private int[] _tokens = new int[256];
+    private int[] _tokens = new int[Math.Max(16, capacity)];
     private int _written;
     private int _read;
     private bool _completed;
+    private bool _abandoned;
     private bool _readerWaiting;
     private ExceptionDispatchInfo? _error;
 
-    /// <summary>Starts a generation of at most <paramref name="capacity"/> tokens; the previous one must be done.</summary>
-    public void Reset(int capacity)
+    /// <summary>Whether the reader gave up before the writer was done.</summary>
+    public bool Abandoned
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _abandoned;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The reader gives up (it was cancelled): a pending wait ends with false at once, on the thread pool rather than
+    /// on the caller's thread (the cancelling one, such as the connection's read loop), and so does every later one.
+    /// </summary>
+    public void Abandon()
     {
         lock (_gate)
         {
-            if (_tokens.Length < capacity)
+            _abandoned = true;
+            if (!_readerWaiting)
             {
-                _tokens = new int[capacity];
+                return;
             }
 
-            (_written, _read, _completed, _readerWaiting, _error) = (0, 0, false, false, null);
+            _readerWaiting = false;
         }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static handoff => handoff._waiter.SetResult(false), this, preferLocal: false);
     }
 
     /// <summary>The writer adds a token.</summary>
@@ -82,6 +103,11 @@ internal sealed class TokenHandoff : IValueTaskSource<bool>
     {
         lock (_gate)
         {
+            if (_abandoned)
+            {
+                return new ValueTask<bool>(false);
+            }
+
             if (_read < _written)
             {
                 return new ValueTask<bool>(true);
@@ -111,23 +137,6 @@ internal sealed class TokenHandoff : IValueTaskSource<bool>
 
             token = 0;
             return false;
-        }
-    }
-
-    /// <summary>Once the writer is done, how it ended, for logs: done, cancelled or failed.</summary>
-    public string Outcome
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _error?.SourceException switch
-                {
-                    null => "done",
-                    OperationCanceledException => "cancelled",
-                    _ => "failed",
-                };
-            }
         }
     }
 

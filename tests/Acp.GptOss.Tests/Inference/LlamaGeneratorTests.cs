@@ -45,6 +45,23 @@ public sealed class LlamaGeneratorTests
     }
 
     [ModelFact]
+    public void The_budgets_last_token_is_not_decoded_and_a_prompt_that_continues_it_decodes_it_with_its_prefill()
+    {
+        using LlamaModel model = Load(TestModels.Chain(Endless));
+        using var generator = new LlamaGenerator(model, s_context, s_greedy);
+        int[] prompt = Prompt("Hi");
+
+        int[] answer = [.. generator.Generate(prompt, 9, s_stops, CancellationToken.None)];
+        int cached = generator.CachedTokenCount;
+        int[] more = [.. generator.Generate(prompt.Concat(answer).ToArray(), 3, s_stops, CancellationToken.None)];
+
+        Assert.Equal(prompt.Length + 8, cached);
+        Assert.Equal(prompt.Length + 8, generator.LastStatistics.ReusedTokens);
+        Assert.Equal(1, generator.LastStatistics.PrefilledTokens);
+        Assert.Equal([2375, 2375, 2375], more);
+    }
+
+    [ModelFact]
     public void A_full_context_ends_the_completion_and_a_prompt_that_cannot_fit_gets_nothing()
     {
         using LlamaModel model = Load(TestModels.Chain(Endless));
