@@ -209,9 +209,9 @@ internal sealed class AgentLine(string text)
 
     public bool IsChunk => text.Contains("\"sessionUpdate\":\"agent_message_chunk\"", StringComparison.Ordinal);
 
-    public bool IsTelemetry => text.Contains("\"_gptoss/telemetry\"", StringComparison.Ordinal);
+    public bool IsTelemetry => text.Contains("\"method\":\"_gptoss/telemetry\"", StringComparison.Ordinal);
 
-    public bool IsPermissionRequest => text.Contains("\"session/request_permission\"", StringComparison.Ordinal);
+    public bool IsPermissionRequest => text.Contains("\"method\":\"session/request_permission\"", StringComparison.Ordinal);
 
     public JsonElement Message => _message ??= Parse(text);
 

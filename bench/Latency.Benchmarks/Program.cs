@@ -36,7 +36,7 @@ async Task Measure(string what, Func<Task<Row[]>> measure)
 }
 
 await Measure("spawn", async () => [await bench.SpawnAsync()]);
-await Measure("session/new", async () => [await bench.SessionNewAsync()]);
+await Measure("session/new", bench.SessionNewAsync);
 await Measure("preflight", () => Task.FromResult<Row[]>([bench.Preflight()]));
 await Measure("cold agents", bench.ColdAsync);
 await Measure("loaded agent", bench.WarmAsync);

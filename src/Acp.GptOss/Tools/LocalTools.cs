@@ -316,15 +316,44 @@ internal sealed class LocalTools
         // for what the shell itself says before this line runs (a syntax error in the command).
         startInfo.ArgumentList.Add("exec 2>&1\n" + command);
 
-        using var process = new Process { StartInfo = startInfo };
+        var process = new Process { StartInfo = startInfo };
         try
         {
             process.Start();
         }
         catch (Win32Exception ex)
         {
+            process.Dispose();
             throw new ToolException($"Could not start /bin/sh: {ex.Message}", ex);
         }
+
+        try
+        {
+            return await RunStartedAsync(process, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The turn answers its cancel at once; the tree, killed already, is reaped in the background.
+            _ = ReapAsync(process);
+            throw;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task ReapAsync(Process process)
+    {
+        using (process)
+        {
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<string> RunStartedAsync(Process process, TimeSpan timeout, CancellationToken cancellationToken)
+    {
 
         // A command that reads stdin gets end-of-file instead of waiting for input that never comes.
         process.StandardInput.Close();
@@ -344,6 +373,7 @@ internal sealed class LocalTools
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
             {
                 KillTree(process);
+                cancellationToken.ThrowIfCancellationRequested();
                 killed = true;
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
@@ -373,6 +403,7 @@ internal sealed class LocalTools
             json.WriteEndObject();
         }
 
+        process.Dispose();
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
