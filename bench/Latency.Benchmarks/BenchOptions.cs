@@ -22,6 +22,11 @@ internal sealed record BenchOptions
     /// <summary>A model to use instead of the generated one.</summary>
     public string? Model { get; init; }
 
+    /// <summary>The sections to run (spawn, session, preflight, cold, warm, tools, scripted); all when empty.</summary>
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
+
+    public bool Runs(string section) => Only.Count == 0 || Only.Contains(section);
+
     /// <summary>Where the table goes besides stdout.</summary>
     public string Output { get; init; } = Path.Combine(RepositoryRoot, "bench", "results", $"latency-{DateTime.UtcNow:yyyyMMdd-HHmm}.txt");
 
@@ -42,7 +47,8 @@ internal sealed record BenchOptions
                 "--threads" => options with { Threads = Positive(args[i], value) },
                 "--model" => options with { Model = Path.GetFullPath(value) },
                 "--output" => options with { Output = Path.GetFullPath(value) },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --agent PATH, --trials N, --spawns N, --threads N, --model GGUF or --output FILE."),
+                "--only" => options with { Only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) },
+                _ => throw new ArgumentException($"Unknown option {args[i]}: use --agent PATH, --trials N, --spawns N, --threads N, --model GGUF, --only SECTIONS or --output FILE."),
             };
         }
 

@@ -57,10 +57,23 @@ internal sealed class LatencyBench(BenchOptions options, string model, string sc
             }
         }
 
+        // Back to back, as a client that opens several sessions at once: each starts a context in the background.
+        var burst = new List<double>();
+        await using (AgentProcess agent = AgentProcess.Start(options.Agent, ModelArguments(16)))
+        {
+            await agent.InitializeAsync();
+            for (int i = 0; i < options.Trials; i++)
+            {
+                (_, long sent, long answered) = await agent.NewSessionAsync(_cwd);
+                burst.Add(Ms(sent, answered));
+            }
+        }
+
         return
         [
             new Row("session/new, first of a fresh agent", first, Note: "model configured; starts the load"),
-            new Row("session/new, model configured", later, Note: "model loaded or loading"),
+            new Row("session/new, model configured", later, Note: "one at a time, model loaded or loading"),
+            new Row("session/new, back to back", burst, Note: "from a fresh agent, while it loads"),
         ];
     }
 

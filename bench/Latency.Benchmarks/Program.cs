@@ -29,6 +29,11 @@ var bench = new LatencyBench(options, model, scripts);
 var rows = new List<Row>();
 async Task Measure(string what, Func<Task<Row[]>> measure)
 {
+    if (!options.Runs(what))
+    {
+        return;
+    }
+
     long started = Stopwatch.GetTimestamp();
     Row[] measured = await measure();
     rows.AddRange(measured);
@@ -36,12 +41,12 @@ async Task Measure(string what, Func<Task<Row[]>> measure)
 }
 
 await Measure("spawn", async () => [await bench.SpawnAsync()]);
-await Measure("session/new", bench.SessionNewAsync);
+await Measure("session", bench.SessionNewAsync);
 await Measure("preflight", () => Task.FromResult<Row[]>([bench.Preflight()]));
-await Measure("cold agents", bench.ColdAsync);
-await Measure("loaded agent", bench.WarmAsync);
-await Measure("tool calls", bench.ToolsAsync);
-await Measure("scripted delay", async () => [await bench.ScriptedDelayAsync()]);
+await Measure("cold", bench.ColdAsync);
+await Measure("warm", bench.WarmAsync);
+await Measure("tools", bench.ToolsAsync);
+await Measure("scripted", async () => [await bench.ScriptedDelayAsync()]);
 
 Line("");
 Line($"{"measure",-40} {"p50",10} {"p99",10} {"min",10} {"max",10} {"n",4}  note");

@@ -282,7 +282,8 @@ internal sealed class LocalTools
     /// <summary>
     /// run_command: runs <c>/bin/sh -c <paramref name="command"/></c> in <paramref name="cwd"/> (the session's cwd
     /// when null) with stdin closed, stdout and stderr interleaved in one stream. On timeout the whole process tree
-    /// is killed and reported; on cancellation it is killed and <see cref="OperationCanceledException"/> thrown.
+    /// is killed and reported; on cancellation <see cref="OperationCanceledException"/> is thrown at once and the
+    /// tree is killed in the background.
     /// </summary>
     /// <returns>
     /// JSON: <c>{"exitCode":int,"timedOut":bool,"output":string,"outputTruncatedBytes":int}</c>, plus <c>"note"</c>
@@ -333,8 +334,8 @@ internal sealed class LocalTools
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The turn answers its cancel at once; the tree, killed already, is reaped in the background.
-            _ = ReapAsync(process);
+            // The turn answers its cancel at once; the tree is killed and reaped in the background.
+            _ = Task.Run(() => ReapAsync(process), CancellationToken.None);
             throw;
         }
         catch
@@ -348,6 +349,7 @@ internal sealed class LocalTools
     {
         using (process)
         {
+            KillTree(process);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -372,8 +374,10 @@ internal sealed class LocalTools
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
             {
-                KillTree(process);
+                // Cancelled: the caller kills the tree in the background (finding it reads all of /proc, which takes
+                // a while on a busy machine) and the turn answers at once.
                 cancellationToken.ThrowIfCancellationRequested();
+                KillTree(process);
                 killed = true;
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
