@@ -153,8 +153,8 @@ internal sealed partial class LlamaConversation : IDisposable
         DropGenerator();
     }
 
-    // The context for the model as loaded now: the one made, the one being made, or a new one made on a thread of
-    // its own (creating it and the warm-up decode block for a while), holding the model meanwhile.
+    // The context for the model as loaded now: the one made, the one being made, or a new one made on the native
+    // worker (creating it and the warm-up decode block for a while), holding the model meanwhile.
     private Task<LlamaGenerator> GetGeneratorAsync(ModelSlot.Lease lease)
     {
         LoadedModel loaded = lease.Loaded;
@@ -173,7 +173,7 @@ internal sealed partial class LlamaConversation : IDisposable
 
             ModelSlot.Lease held = _slot.Share(lease);
             _makingGeneration = loaded.Generation;
-            _making = Task.Factory.StartNew(() => MakeGenerator(held), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            _making = NativeWorker.RunAsync(() => MakeGenerator(held));
             return _making;
         }
     }
