@@ -347,6 +347,8 @@ internal sealed partial class ModelSlot : IAsyncDisposable
 
     private LoadedModel Load(long generation, CancellationToken cancellationToken)
     {
+        // Its own thread, ended with the load: below the requests answered meanwhile.
+        LlamaBackend.LowerCurrentThreadPriority();
         long started = Stopwatch.GetTimestamp();
         void Stage(string stage, string? detail = null) =>
             _telemetry.Publish(new LoadStageEvent(Role, stage, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Volatile.Read(ref _progress), detail));

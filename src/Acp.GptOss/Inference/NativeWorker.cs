@@ -8,6 +8,7 @@ namespace Acp.GptOss.Inference;
 /// every response (a cancel's included) until the pool grows. Not a thread per job either: llama.cpp's CPU backend
 /// computes with OpenMP, and once the thread that ran the first decode has exited, every later decode ran 2.5 times
 /// slower (prefill measured on a 4-layer model; libgomp's teams are per calling thread), so that thread lives on.
+/// It runs at a lower priority, as the load does: a cancel answered meanwhile gets the CPU first.
 /// </summary>
 internal static class NativeWorker
 {
@@ -38,6 +39,7 @@ internal static class NativeWorker
         var queue = new BlockingCollection<Action>();
         new Thread(() =>
         {
+            LlamaCpp.LlamaBackend.LowerCurrentThreadPriority();
             foreach (Action work in queue.GetConsumingEnumerable())
             {
                 work();
