@@ -32,7 +32,10 @@ public sealed partial class O200kHarmonyTokenizer : IHarmonyTokenizer
     private const string DataTypeName = "Microsoft.ML.Tokenizers.O200kBaseTokenizerData, Microsoft.ML.Tokenizers.Data.O200kBase";
     private const string DataResourceName = "o200k_base.tiktoken.deflate";
 
-    private static readonly Lazy<Task<O200kHarmonyTokenizer>> s_shared = new(() => Task.Run(Load));
+    // On a thread of its own: a third of a second of work that, on the pool of a two-core machine, would hold up the
+    // responses (a cancel's among them) that wait for a pool thread meanwhile.
+    private static readonly Lazy<Task<O200kHarmonyTokenizer>> s_shared =
+        new(() => Task.Factory.StartNew(Load, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
 
     // Built without special tokens: no spelling in the text can ever become a special id.
     private readonly TiktokenTokenizer _ordinary;
@@ -82,7 +85,7 @@ public sealed partial class O200kHarmonyTokenizer : IHarmonyTokenizer
         return new O200kHarmonyTokenizer(ordinary, bytes, starts, lengths, byteTokens);
     }
 
-    /// <summary>Starts loading the process-wide instance on the thread pool, if nothing has yet. Returns at once.</summary>
+    /// <summary>Starts loading the process-wide instance in the background, if nothing has yet. Returns at once.</summary>
     public static void StartLoadingShared() => _ = s_shared.Value;
 
     /// <summary>The process-wide instance: loads it in the background if nothing has started it, and waits for it.</summary>

@@ -316,4 +316,27 @@ public sealed unsafe class LlamaBackend
             // An exception must never unwind into native code.
         }
     }
+
+    /// <summary>
+    /// Lowers the calling thread's priority (nice 10 on Linux; nothing elsewhere), with the threads it starts after
+    /// (llama.cpp's OpenMP team among them): for loads and warm-ups in the background, so that on a machine with few
+    /// cores the requests answered meanwhile (a cancel, say) get the CPU first.
+    /// </summary>
+    public static void LowerCurrentThreadPriority()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            // PRIO_PROCESS with a thread id sets that thread's nice value alone. Raising it needs no privilege.
+            _ = NativeMethods.setpriority(0, NativeMethods.gettid(), 10);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // An old libc: the thread keeps its priority.
+        }
+    }
 }

@@ -30,8 +30,11 @@ internal sealed partial class LlamaConversation : IDisposable
     private readonly ILogger _logger;
     private readonly IDisposable _unloadRegistration;
     private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _closing = new();
     private LlamaGenerator? _generator;
     private long _generation;
+    private Task<LlamaGenerator>? _making;
+    private long _makingGeneration;
     private bool _disposed;
     private bool _running;
 
@@ -61,12 +64,36 @@ internal sealed partial class LlamaConversation : IDisposable
         }
     }
 
-    /// <summary>Makes the context now, rather than on the first prompt: in the background of session/new.</summary>
+    /// <summary>
+    /// Starts making the context in the background, once the model has loaded, rather than on the first prompt:
+    /// called when the session opens. Returns at once; a failure is the first prompt's to report.
+    /// </summary>
+    public void StartPreparing() => _ = PrepareQuietlyAsync();
+
+    /// <summary>Makes the context now (waiting for the model to load), rather than on the first prompt.</summary>
     /// <exception cref="InferenceException">The model cannot load, or the context cannot be made.</exception>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         using ModelSlot.Lease lease = await _slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        EnsureGenerator(lease.Loaded);
+        await GetGeneratorAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PrepareQuietlyAsync()
+    {
+        CancellationToken closing = _closing.Token;
+        try
+        {
+            await PrepareAsync(closing).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InferenceException or OperationCanceledException or ObjectDisposedException && !closing.IsCancellationRequested)
+        {
+            // The prompt that needs the context tries again and reports what failed.
+            LogPrepareFailed(_logger, _sessionId, e.Message);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // The session closed first.
+        }
     }
 
     /// <summary>
@@ -87,7 +114,9 @@ internal sealed partial class LlamaConversation : IDisposable
         LlamaRequest built;
         try
         {
-            generator = EnsureGenerator(lease.Loaded);
+            // Made in the background (or being made): a cancel while it is made answers at once, and the context is
+            // there for the next prompt.
+            generator = await GetGeneratorAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
             built = request(lease.Loaded.Model);
         }
         catch
@@ -138,6 +167,8 @@ internal sealed partial class LlamaConversation : IDisposable
     public void Dispose()
     {
         _unloadRegistration.Dispose();
+        // A context still being made in advance is not wanted any more.
+        _closing.Cancel();
         lock (_gate)
         {
             _disposed = true;
@@ -151,35 +182,70 @@ internal sealed partial class LlamaConversation : IDisposable
         DropGenerator();
     }
 
-    private LlamaGenerator EnsureGenerator(LoadedModel loaded)
+    // The context for the model as loaded now: the one made, the one being made, or a new one made on the native
+    // worker (creating it and the warm-up decode block for a while), holding the model meanwhile.
+    private Task<LlamaGenerator> GetGeneratorAsync(ModelSlot.Lease lease)
     {
+        LoadedModel loaded = lease.Loaded;
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_generator is not null && _generation == loaded.Generation)
             {
-                return _generator;
+                return Task.FromResult(_generator);
             }
 
-            _generator?.Dispose();
-            _generator = null;
+            if (_making is { IsFaulted: false, IsCanceled: false } making && _makingGeneration == loaded.Generation)
+            {
+                return making;
+            }
+
+            ModelSlot.Lease held = _slot.Share(lease);
+            _makingGeneration = loaded.Generation;
+            _making = NativeWorker.RunAsync(() => MakeGenerator(held));
+            return _making;
+        }
+    }
+
+    private LlamaGenerator MakeGenerator(ModelSlot.Lease lease)
+    {
+        using (lease)
+        {
+            LoadedModel loaded = lease.Loaded;
             long started = Stopwatch.GetTimestamp();
+            LlamaGenerator generator;
             try
             {
-                _generator = new LlamaGenerator(loaded.Model, new LlamaContextOptions { ContextSize = loaded.ContextSize, Threads = _threads }, _sampling);
+                generator = new LlamaGenerator(loaded.Model, new LlamaContextOptions { ContextSize = loaded.ContextSize, Threads = _threads }, _sampling);
             }
             catch (LlamaException e)
             {
                 throw new InferenceException(e.Message, e);
             }
 
-            _generation = loaded.Generation;
-            _slot.ReportStage(LoadStageEvent.ContextCreated, Stopwatch.GetElapsedTime(started), $"{_generator.ContextSize}-token context for session {_sessionId}");
-            if (_slot.ClaimWarmUp(loaded))
+            try
             {
-                Warm(_generator);
-            }
+                _slot.ReportStage(LoadStageEvent.ContextCreated, Stopwatch.GetElapsedTime(started), $"{generator.ContextSize}-token context for session {_sessionId}");
+                if (_slot.ClaimWarmUp(loaded))
+                {
+                    Warm(generator);
+                }
 
-            return _generator;
+                lock (_gate)
+                {
+                    // Closed meanwhile: nobody will free it but us.
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    _generator?.Dispose();
+                    _generator = generator;
+                    _generation = loaded.Generation;
+                    return generator;
+                }
+            }
+            catch
+            {
+                generator.Dispose();
+                throw;
+            }
         }
     }
 
@@ -307,6 +373,9 @@ internal sealed partial class LlamaConversation : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: its context could not be made in advance: {Reason}")]
+    private static partial void LogPrepareFailed(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Prefill: {Decoded} of {Prompt} prompt tokens in the cache")]
     private static partial void LogPrefill(ILogger logger, int decoded, int prompt);

@@ -32,10 +32,10 @@ internal sealed record LlamaEngineOptions
 
 /// <summary>
 /// GPT-OSS in-process through llama.cpp, the default engine. The weights load in the background when the first
-/// session opens (a <see cref="ModelSlot"/>: loaded on demand, unloadable, retried after a failure), so
-/// initialize and session/new answer at once and the first prompt waits for them. Prompts are rendered with the
-/// vocabulary alone, loaded without the weights, so rendering neither waits for nor survives the weights; the router
-/// counts tokens with the built-in o200k_harmony tokenizer (every GPT-OSS model's vocabulary), no file needed.
+/// session opens (a <see cref="ModelSlot"/>: loaded on demand, unloadable, retried after a failure), then each
+/// session's context is made, so initialize and session/new answer at once and the first prompt waits for them.
+/// Prompts are rendered, and completions decoded, with the built-in o200k_harmony tokenizer (every GPT-OSS model's
+/// vocabulary; no file is read for it), and the load's preflight refuses a GGUF whose vocabulary is another.
 /// </summary>
 /// <remarks>Thread-safe; one llama context per session, freed when the model unloads and made again on next use.</remarks>
 internal sealed partial class LlamaInferenceEngine : IInferenceEngine
@@ -47,7 +47,6 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
     private readonly Telemetry _telemetry;
     private readonly ILogger _logger;
     private readonly ModelSlot _slot;
-    private readonly Lazy<Task<(LlamaModel Model, LlamaTokenizer Tokenizer)>> _vocabulary;
 
     private LlamaInferenceEngine(LlamaEngineOptions options, Telemetry telemetry, ILogger logger)
     {
@@ -59,9 +58,9 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
             {
                 Role = Role, Path = options.ModelPath, RequiredArchitecture = Architecture, ContextSize = options.ContextSize,
                 NativeDirectory = options.NativeDirectory, IdleUnload = options.IdleUnload, GpuLayers = options.GpuLayers,
+                CheckHeader = CheckVocabulary,
             },
             telemetry, logger);
-        _vocabulary = new(() => Task.Run(() => VocabularyTokenizer.Load(options.ModelPath, logger, options.NativeDirectory, Architecture)));
     }
 
     public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
@@ -74,23 +73,49 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
 
     public ValueTask<IInferenceSession> CreateSessionAsync(CancellationToken cancellationToken) => CreateSessionAsync("-", cancellationToken);
 
+    /// <remarks>
+    /// Touches no file: the weights start loading, and the session's context is made once they are, both in the
+    /// background. Waits only for the built-in tokenizer (a fraction of a second, once per process), cancellably.
+    /// </remarks>
     public async ValueTask<IInferenceSession> CreateSessionAsync(string sessionId, CancellationToken cancellationToken)
     {
         _slot.StartLoading();
-        // The router counts each prompt's tokens: have the counting vocabulary ready before the first prompt.
         O200kHarmonyTokenizer.StartLoadingShared();
-        LlamaTokenizer tokenizer = await TokenizerAsync(cancellationToken).ConfigureAwait(false);
         var conversation = new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
+        conversation.StartPreparing();
         try
         {
-            // The context is made now, in the background of session/new, rather than by the first prompt.
-            await conversation.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            O200kHarmonyTokenizer tokenizer = await O200kHarmonyTokenizer.LoadSharedAsync(cancellationToken).ConfigureAwait(false);
             return new Session(this, conversation, tokenizer);
+        }
+        catch (InvalidOperationException e)
+        {
+            conversation.Dispose();
+            throw new InferenceException($"The o200k_harmony tokenizer could not be loaded: {e.Message}", e);
         }
         catch
         {
             conversation.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a GGUF whose vocabulary is not o200k_harmony, which prompts are rendered with: from the header alone
+    /// (the tokenizer model, pre-tokenizer and token count llama.cpp's gpt-oss conversion writes).
+    /// </summary>
+    /// <exception cref="InferenceException">Another vocabulary.</exception>
+    internal static void CheckVocabulary(LlamaCpp.Gguf.GgufFile file)
+    {
+        string? model = file.GetString("tokenizer.ggml.model");
+        string? pre = file.GetString("tokenizer.ggml.pre");
+        long? tokens = file.GetArrayLength("tokenizer.ggml.tokens");
+        if (model != "gpt2" || pre is not (null or "gpt-4o") || tokens != O200kHarmonyTokenizer.VocabularySize)
+        {
+            throw new InferenceException(
+                $"The model {file.Path} has another vocabulary than GPT-OSS's o200k_harmony (tokenizer {model ?? "missing"}, pre-tokenizer {pre ?? "missing"}, "
+                + $"{tokens?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} tokens; o200k_harmony is gpt2, gpt-4o, "
+                + $"{O200kHarmonyTokenizer.VocabularySize.ToString(System.Globalization.CultureInfo.InvariantCulture)} tokens): prompts would be rendered into the wrong ids.");
         }
     }
 
@@ -114,18 +139,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
         return tokenizer.CountOrdinary(text);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _slot.DisposeAsync().ConfigureAwait(false);
-        if (_vocabulary.IsValueCreated)
-        {
-            await ((Task)_vocabulary.Value).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (_vocabulary.Value.IsCompletedSuccessfully)
-            {
-                _vocabulary.Value.Result.Model.Dispose();
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _slot.DisposeAsync();
 
     /// <summary>Initializes the native runtime once per process, with llama.cpp's log routed to ours.</summary>
     /// <exception cref="LlamaException">The runtime is missing.</exception>
@@ -141,20 +155,8 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
         }, line),
     });
 
-    private async Task<LlamaTokenizer> TokenizerAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await _vocabulary.Value.WaitAsync(cancellationToken).ConfigureAwait(false)).Tokenizer;
-        }
-        catch (InferenceException e)
-        {
-            throw new InferenceException($"The model could not be loaded: {e.Message}", e);
-        }
-    }
-
-    /// <summary>One conversation: the shared vocabulary, and a llama context of its own.</summary>
-    private sealed class Session(LlamaInferenceEngine engine, LlamaConversation conversation, LlamaTokenizer tokenizer) : IInferenceSession
+    /// <summary>One conversation: the built-in vocabulary, and a llama context of its own.</summary>
+    private sealed class Session(LlamaInferenceEngine engine, LlamaConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
     {
         public IHarmonyTokenizer Tokenizer => tokenizer;
 

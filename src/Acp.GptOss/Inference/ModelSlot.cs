@@ -76,6 +76,12 @@ internal sealed record ModelSlotOptions
 
     /// <summary>Layers offloaded to a GPU (llama.cpp's n_gpu_layers): -1 every layer when a GPU backend is present, 0 none.</summary>
     public int GpuLayers { get; init; } = -1;
+
+    /// <summary>
+    /// Checks the file's header beyond what llama.cpp needs (that its vocabulary is the one prompts are rendered
+    /// with, say) before the weights load; throws <see cref="InferenceException"/> to refuse it.
+    /// </summary>
+    public Action<GgufFile>? CheckHeader { get; init; }
 }
 
 /// <summary>A loaded model, and the load it came from: contexts made for an earlier load must be made again.</summary>
@@ -203,6 +209,21 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Another hold on the model <paramref name="held"/> holds, for work that may outlive the holder's (a context
+    /// made in the background for a prompt that may be cancelled meanwhile).
+    /// </summary>
+    public Lease Share(Lease held)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        lock (_gate)
+        {
+            // While held is held, an unload waits for it: the model is still there.
+            _users++;
+            return new Lease(this, held.Loaded);
+        }
+    }
+
     /// <summary>Frees the model once no generation uses it; a load under way is cancelled. Does nothing when not loaded.</summary>
     public Task UnloadAsync()
     {
@@ -317,13 +338,17 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             _progress = 0;
             long generation = ++_generation;
             CancellationToken token = _loadCancel.Token;
-            _load = Task.Run(() => Load(generation, token), CancellationToken.None);
+            // A thread of its own: llama.cpp's load blocks for seconds, and on two cores a blocked pool thread or two
+            // starve the pool, delaying every response (a cancel's included) until the pool grows.
+            _load = Task.Factory.StartNew(() => Load(generation, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return _load;
         }
     }
 
     private LoadedModel Load(long generation, CancellationToken cancellationToken)
     {
+        // Its own thread, ended with the load: below the requests answered meanwhile.
+        LlamaBackend.LowerCurrentThreadPriority();
         long started = Stopwatch.GetTimestamp();
         void Stage(string stage, string? detail = null) =>
             _telemetry.Publish(new LoadStageEvent(Role, stage, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Volatile.Read(ref _progress), detail));
@@ -343,8 +368,10 @@ internal sealed partial class ModelSlot : IAsyncDisposable
                 Progress = progress => Volatile.Write(ref _progress, progress),
                 GpuLayers = _options.GpuLayers,
             };
+            // The header is parsed here once per load; llama.cpp reads it again itself, as it must.
             GgufFile file = LlamaModel.Preflight(Path, modelOptions);
             _file = file;
+            _options.CheckHeader?.Invoke(file);
             int contextSize = MemoryPreflight.FitContext(file, _options.ContextSize, MemoryPreflight.AvailableMemory() ?? long.MaxValue / 4, out string? warning);
             if (warning is not null)
             {
@@ -407,6 +434,11 @@ internal sealed partial class ModelSlot : IAsyncDisposable
 
             load.Result.Model.Dispose();
             _telemetry.Publish(new LoadStageEvent(Role, LoadStageEvent.Unloaded, 0, 0));
+        }
+        else if (load.IsCanceled)
+        {
+            // Stopped at a progress report: llama.cpp freed what it had made.
+            _telemetry.Publish(new LoadStageEvent(Role, LoadStageEvent.Unloaded, 0, 0, "load stopped"));
         }
 
         lock (_gate)

@@ -282,7 +282,8 @@ internal sealed class LocalTools
     /// <summary>
     /// run_command: runs <c>/bin/sh -c <paramref name="command"/></c> in <paramref name="cwd"/> (the session's cwd
     /// when null) with stdin closed, stdout and stderr interleaved in one stream. On timeout the whole process tree
-    /// is killed and reported; on cancellation it is killed and <see cref="OperationCanceledException"/> thrown.
+    /// is killed and reported; on cancellation <see cref="OperationCanceledException"/> is thrown at once and the
+    /// tree is killed in the background.
     /// </summary>
     /// <returns>
     /// JSON: <c>{"exitCode":int,"timedOut":bool,"output":string,"outputTruncatedBytes":int}</c>, plus <c>"note"</c>
@@ -316,15 +317,45 @@ internal sealed class LocalTools
         // for what the shell itself says before this line runs (a syntax error in the command).
         startInfo.ArgumentList.Add("exec 2>&1\n" + command);
 
-        using var process = new Process { StartInfo = startInfo };
+        var process = new Process { StartInfo = startInfo };
         try
         {
             process.Start();
         }
         catch (Win32Exception ex)
         {
+            process.Dispose();
             throw new ToolException($"Could not start /bin/sh: {ex.Message}", ex);
         }
+
+        try
+        {
+            return await RunStartedAsync(process, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The turn answers its cancel at once; the tree is killed and reaped in the background.
+            _ = Task.Run(() => ReapAsync(process), CancellationToken.None);
+            throw;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task ReapAsync(Process process)
+    {
+        using (process)
+        {
+            KillTree(process);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<string> RunStartedAsync(Process process, TimeSpan timeout, CancellationToken cancellationToken)
+    {
 
         // A command that reads stdin gets end-of-file instead of waiting for input that never comes.
         process.StandardInput.Close();
@@ -343,6 +374,9 @@ internal sealed class LocalTools
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
             {
+                // Cancelled: the caller kills the tree in the background (finding it reads all of /proc, which takes
+                // a while on a busy machine) and the turn answers at once.
+                cancellationToken.ThrowIfCancellationRequested();
                 KillTree(process);
                 killed = true;
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -373,6 +407,7 @@ internal sealed class LocalTools
             json.WriteEndObject();
         }
 
+        process.Dispose();
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace LlamaCpp.Gguf;
 
@@ -103,16 +104,20 @@ public sealed class GgufFile
     public string? Architecture => GetString("general.architecture");
 
     /// <summary>Reads and validates a file.</summary>
+    /// <remarks>
+    /// Reads the header alone (metadata and tensor table: a few MB for a 200,000-token vocabulary, whatever the
+    /// weights weigh) in large blocks, and checks the tensor data against the file's length without reading it.
+    /// </remarks>
     /// <exception cref="GgufFormatException">The file is not a valid GGUF; the message says where it breaks.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static GgufFile Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        var reader = new Reader(stream, path);
-        if (stream.Length < 24)
+        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var reader = new Reader(handle, path);
+        if (reader.Length < 24)
         {
-            throw new GgufFormatException($"{path} is {stream.Length} bytes: too short to be a GGUF file.");
+            throw new GgufFormatException($"{path} is {reader.Length} bytes: too short to be a GGUF file.");
         }
 
         uint magic = reader.UInt32("magic");
@@ -132,7 +137,7 @@ public sealed class GgufFile
         var metadata = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
         for (long i = 0; i < metadataCount; i++)
         {
-            string key = reader.String($"metadata key {i}");
+            string key = reader.String("metadata key", i);
             GgufValue value = reader.Value(key);
             if (!metadata.TryAdd(key, value))
             {
@@ -152,7 +157,7 @@ public sealed class GgufFile
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (long i = 0; i < tensorCount; i++)
         {
-            string name = reader.String($"tensor {i} name");
+            string name = reader.String("tensor", i, " name");
             if (!names.Add(name))
             {
                 throw new GgufFormatException($"{path}: the tensor {name} appears twice.");
@@ -199,18 +204,18 @@ public sealed class GgufFile
             tensors.Add(new GgufTensorInfo(name, dimensions, type, (long)offset, size64));
         }
 
-        long dataOffset = AlignUp(stream.Position, alignment);
+        long dataOffset = AlignUp(reader.Position, alignment);
         foreach (GgufTensorInfo tensor in tensors)
         {
             long end = dataOffset + tensor.Offset + tensor.Size;
-            if (end > stream.Length || end < 0)
+            if (end > reader.Length || end < 0)
             {
                 throw new GgufFormatException(
-                    $"{path} is truncated or corrupt: tensor {tensor.Name} needs bytes {dataOffset + tensor.Offset} to {end}, but the file has {stream.Length}.");
+                    $"{path} is truncated or corrupt: tensor {tensor.Name} needs bytes {dataOffset + tensor.Offset} to {end}, but the file has {reader.Length}.");
             }
         }
 
-        return new GgufFile(path, version, metadata, tensors, dataOffset, stream.Length, alignment);
+        return new GgufFile(path, version, metadata, tensors, dataOffset, reader.Length, alignment);
     }
 
     /// <summary>A string value, or null when the key is missing or not a string.</summary>
@@ -239,9 +244,32 @@ public sealed class GgufFile
         }
     }
 
-    private sealed class Reader(FileStream stream, string path)
+    // Reads forward through the header in blocks of its own: a vocabulary is some 650,000 short strings (tokens and
+    // merges), which one call per field through a FileStream made a second's work of.
+    private sealed class Reader
     {
-        private readonly byte[] _buffer = new byte[8];
+        private const int BlockSize = 1 << 20;
+
+        private readonly SafeFileHandle _handle;
+        private readonly string _path;
+        private byte[] _block = new byte[BlockSize];
+
+        // The file offset of _block[0], and the valid bytes from there; _next indexes the next unread byte.
+        private long _blockOffset;
+        private int _blockLength;
+        private int _next;
+
+        public Reader(SafeFileHandle handle, string path)
+        {
+            _handle = handle;
+            _path = path;
+            Length = RandomAccess.GetLength(handle);
+        }
+
+        public long Length { get; }
+
+        /// <summary>The file offset of the next unread byte.</summary>
+        public long Position => _blockOffset + _next;
 
         public uint UInt32(string what) => BitConverter.ToUInt32(Read(4, what));
 
@@ -250,20 +278,19 @@ public sealed class GgufFile
         public long Count(string what)
         {
             ulong count = UInt64(what);
-            return count <= MaxEntries ? (long)count : throw new GgufFormatException($"{path}: the {what} is {count}, which no valid file has.");
+            return count <= MaxEntries ? (long)count : throw new GgufFormatException($"{_path}: the {what} is {count}, which no valid file has.");
         }
 
-        public string String(string what)
+        /// <summary>A string, named for errors by <paramref name="what"/>, <paramref name="index"/> and <paramref name="suffix"/>: formatted only on failure.</summary>
+        public string String(string what, long index = -1, string suffix = "")
         {
-            ulong length = UInt64(what + " length");
-            if (length > MaxStringBytes || (long)length > stream.Length - stream.Position)
+            ulong length = ReadUInt64Or(what, index, suffix, " length");
+            if (length > MaxStringBytes || (long)length > Length - Position)
             {
-                throw new GgufFormatException($"{path} is truncated or corrupt: {what} claims {length} bytes at offset {stream.Position}.");
+                throw new GgufFormatException($"{_path} is truncated or corrupt: {Name(what, index, suffix)} claims {length} bytes at offset {Position}.");
             }
 
-            var bytes = new byte[length];
-            stream.ReadExactly(bytes);
-            return Encoding.UTF8.GetString(bytes);
+            return Encoding.UTF8.GetString(Read((int)length, what));
         }
 
         public GgufValue Value(string key)
@@ -278,12 +305,27 @@ public sealed class GgufFile
             long count = Count($"element count of {key}");
             if (elementType is GgufValueType.Array || !Enum.IsDefined(elementType))
             {
-                throw new GgufFormatException($"{path}: {key} is an array of the unsupported type {(int)elementType}.");
+                throw new GgufFormatException($"{_path}: {key} is an array of the unsupported type {(int)elementType}.");
             }
 
-            for (long i = 0; i < count; i++)
+            long fixedSize = elementType switch
             {
-                Skip(elementType, key);
+                GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
+                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+                GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
+                _ => 0,
+            };
+            if (fixedSize > 0)
+            {
+                Skip(fixedSize * count, key);
+            }
+            else
+            {
+                for (long i = 0; i < count; i++)
+                {
+                    Skip((long)ReadUInt64Or(key, -1, "", " element length"), key);
+                }
             }
 
             return new GgufValue(type, null, elementType, count);
@@ -302,42 +344,83 @@ public sealed class GgufFile
             {
                 0 => false,
                 1 => true,
-                var b => throw new GgufFormatException($"{path}: {key} is a bool of value {b}."),
+                var b => throw new GgufFormatException($"{_path}: {key} is a bool of value {b}."),
             },
             GgufValueType.String => String(key),
-            GgufValueType.UInt64 => UInt64(key) is var u && u <= long.MaxValue ? (long)u : throw new GgufFormatException($"{path}: {key} is too large."),
+            GgufValueType.UInt64 => UInt64(key) is var u && u <= long.MaxValue ? (long)u : throw new GgufFormatException($"{_path}: {key} is too large."),
             GgufValueType.Int64 => BitConverter.ToInt64(Read(8, key)),
             GgufValueType.Float64 => BitConverter.ToDouble(Read(8, key)),
-            _ => throw new GgufFormatException($"{path}: {key} has the unknown value type {(int)type}."),
+            _ => throw new GgufFormatException($"{_path}: {key} has the unknown value type {(int)type}."),
         };
 
-        private void Skip(GgufValueType type, string key)
+        private static string Name(string what, long index, string suffix) => index < 0 ? what + suffix : $"{what} {index}{suffix}";
+
+        private ulong ReadUInt64Or(string what, long index, string suffix, string field)
         {
-            long size = type switch
+            if (_blockLength - _next >= 8)
             {
-                GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
-                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
-                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
-                GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
-                _ => (long)UInt64(key + " element length"),
-            };
-            if (size < 0 || size > stream.Length - stream.Position)
-            {
-                throw new GgufFormatException($"{path} is truncated or corrupt: an element of {key} claims {size} bytes at offset {stream.Position}.");
+                ulong value = BitConverter.ToUInt64(_block, _next);
+                _next += 8;
+                return value;
             }
 
-            stream.Seek(size, SeekOrigin.Current);
+            return UInt64(Name(what, index, suffix) + field);
         }
 
-        private Span<byte> Read(int count, string what)
+        private void Skip(long size, string key)
         {
-            Span<byte> span = _buffer.AsSpan(0, count);
-            if (stream.ReadAtLeast(span, count, throwOnEndOfStream: false) < count)
+            if (size < 0 || size > Length - Position)
             {
-                throw new GgufFormatException($"{path} is truncated: it ends inside the {what}.");
+                throw new GgufFormatException($"{_path} is truncated or corrupt: an element of {key} claims {size} bytes at offset {Position}.");
             }
 
+            if (size <= _blockLength - _next)
+            {
+                _next += (int)size;
+                return;
+            }
+
+            // Past this block: the next read starts a new one there.
+            _blockOffset = Position + size;
+            _blockLength = 0;
+            _next = 0;
+        }
+
+        private ReadOnlySpan<byte> Read(int count, string what)
+        {
+            if (_blockLength - _next < count && !Fill(count))
+            {
+                throw new GgufFormatException($"{_path} is truncated: it ends inside the {what}.");
+            }
+
+            var span = new ReadOnlySpan<byte>(_block, _next, count);
+            _next += count;
             return span;
+        }
+
+        // Makes at least count bytes available from _next, keeping the unread ones; false at the end of the file.
+        private bool Fill(int count)
+        {
+            int left = _blockLength - _next;
+            // Only a string can be longer than a block (up to MaxStringBytes): the block grows to hold it.
+            byte[] block = count > _block.Length ? new byte[count] : _block;
+            Buffer.BlockCopy(_block, _next, block, 0, left);
+            _block = block;
+            _blockOffset += _next;
+            _next = 0;
+            _blockLength = left;
+            while (_blockLength < count)
+            {
+                int read = RandomAccess.Read(_handle, _block.AsSpan(_blockLength), _blockOffset + _blockLength);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                _blockLength += read;
+            }
+
+            return true;
         }
     }
 }

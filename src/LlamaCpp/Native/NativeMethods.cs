@@ -55,6 +55,16 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int setenv(string name, string value, int overwrite);
 
+    /// <summary>libc's <c>setpriority</c>: on Linux, with <c>which</c> 0 and a thread id, one thread's nice value.</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int setpriority(int which, int who, int priority);
+
+    /// <summary>libc's <c>gettid</c> (glibc 2.30 on): the calling thread's id.</summary>
+    [LibraryImport(LibC)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int gettid();
+
     // Devices and version: LLamaSharp binds a device's name only, and not ggml's version.
 
     [LibraryImport(GgmlBase)]
