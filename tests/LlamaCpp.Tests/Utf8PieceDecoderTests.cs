@@ -140,27 +140,39 @@ public sealed class Utf8PieceDecoderTests
     [Fact]
     public void Decoding_allocates_nothing_once_warm()
     {
-        byte[] bytes = Encoding.UTF8.GetBytes("Hello, wörld 🎉! ");
+        const string Text = "Hello, wörld 🎉! ";
+        byte[] bytes = Encoding.UTF8.GetBytes(Text);
         var decoder = new Utf8PieceDecoder();
-        int chars = 0;
-        for (int i = 0; i < bytes.Length; i++)
+        int Round()
         {
-            chars += decoder.Decode(bytes.AsSpan(i, 1)).Length;
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 100; round++)
-        {
+            int chars = 0;
             for (int i = 0; i < bytes.Length; i++)
             {
                 chars += decoder.Decode(bytes.AsSpan(i, 1)).Length;
             }
+
+            return chars;
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(Text.Length, Round());
 
-        Assert.Equal(101 * "Hello, wörld 🎉! ".Length, chars);
-        Assert.Equal(0, allocated);
+        // The runtime may allocate on this thread while it tiers the code up (once, not per call): a decoder that
+        // allocates shows in every batch, so the least of a few batches is the decoder's own.
+        long least = long.MaxValue;
+        for (int batch = 0; batch < 5 && least > 0; batch++)
+        {
+            int chars = 0;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 100; round++)
+            {
+                chars += Round();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(100 * Text.Length, chars);
+        }
+
+        Assert.Equal(0, least);
     }
 
     [Fact]
