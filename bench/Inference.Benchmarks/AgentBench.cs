@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Bench.Shared;
 
 namespace Inference.Benchmarks;
 
@@ -13,14 +14,14 @@ internal static class AgentBench
     /// </summary>
     public static async Task<(DecodeResult Agent, RawLoopResult Raw)> DecodeAsync(BenchModel model, BenchSettings settings, string rawLoop)
     {
-        await using AgentProcess agent = Start(model, settings);
+        await using AgentProcess agent = await StartAsync(model, settings);
         var runs = new List<DecodeRun>();
         var rawRuns = new List<RawLoopRun>();
         int promptTokens = 0;
         for (int repetition = 0; repetition <= settings.Repetitions; repetition++)
         {
             // A session per run: each starts with an empty KV cache. The warm-up also waits for the model to load.
-            string session = await agent.NewSessionAsync();
+            string session = (await agent.NewSessionAsync("/tmp")).Session;
             if (!settings.PromptAtOnce)
             {
                 await agent.ContextReadyAsync(session);
@@ -57,8 +58,8 @@ internal static class AgentBench
     /// <summary>Sends session/cancel after a random number of chunks; measures until the cancelled response is read.</summary>
     public static async Task<CancelResult> CancelDuringDecodeAsync(BenchModel model, BenchSettings settings)
     {
-        await using AgentProcess agent = Start(model, settings);
-        string session = await agent.NewSessionAsync();
+        await using AgentProcess agent = await StartAsync(model, settings);
+        string session = (await agent.NewSessionAsync("/tmp")).Session;
         var random = new Random(13);
         var latencies = new List<double>();
         int missed = 0;
@@ -91,7 +92,7 @@ internal static class AgentBench
     /// <summary>Sends session/cancel at a random moment of a long prompt's prefill; measures until the cancelled response is read.</summary>
     public static async Task<CancelResult> CancelDuringPrefillAsync(BenchModel model, BenchSettings settings)
     {
-        await using AgentProcess agent = Start(model, settings);
+        await using AgentProcess agent = await StartAsync(model, settings);
         string question = BenchModel.LongQuestion(settings.LongPromptWords);
         // Until the first chunk, a new session's turn creates its context, then prefills: cancel in the second part.
         await TimeFirstChunkAsync(agent, BenchModel.Question);
@@ -104,7 +105,7 @@ internal static class AgentBench
         int missed = 0;
         for (int trial = 0; trial < settings.CancelTrials; trial++)
         {
-            string session = await agent.NewSessionAsync();
+            string session = (await agent.NewSessionAsync("/tmp")).Session;
             (int id, long sent) = await agent.PromptAsync(session, question);
             TimeSpan delay = setup + (prefill * (0.1 + (0.8 * random.NextDouble()))) - Stopwatch.GetElapsedTime(sent);
             await Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.Zero);
@@ -126,7 +127,7 @@ internal static class AgentBench
     // In a new session: from the prompt to its first chunk; then the turn is cancelled.
     private static async Task<TimeSpan> TimeFirstChunkAsync(AgentProcess agent, string question)
     {
-        string session = await agent.NewSessionAsync();
+        string session = (await agent.NewSessionAsync("/tmp")).Session;
         (int id, long sent) = await agent.PromptAsync(session, question);
         long first;
         while (true)
@@ -144,9 +145,25 @@ internal static class AgentBench
         return Stopwatch.GetElapsedTime(sent, first);
     }
 
-    private static AgentProcess Start(BenchModel model, BenchSettings settings) => AgentProcess.Start(
-        "--model", model.Path, "--temperature", "0",
-        "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture),
-        "--max-tokens", settings.Tokens.ToString(CultureInfo.InvariantCulture),
-        "--ctx-size", settings.ContextSize.ToString(CultureInfo.InvariantCulture));
+    /// <summary>Starts the built agent on the model and initializes it, with telemetry: each generation's inference
+    /// event says where its time went.</summary>
+    private static async Task<AgentProcess> StartAsync(BenchModel model, BenchSettings settings)
+    {
+        AgentProcess agent = AgentProcess.Start(
+            BenchSettings.Agent,
+            "--model", model.Path, "--temperature", "0",
+            "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture),
+            "--max-tokens", settings.Tokens.ToString(CultureInfo.InvariantCulture),
+            "--ctx-size", settings.ContextSize.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            await agent.InitializeAsync();
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+    }
 }

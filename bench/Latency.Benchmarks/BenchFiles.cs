@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bench.Shared;
 
 namespace Latency.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Bench.Shared;
 using LlamaCpp;
 
 namespace Latency.Benchmarks;

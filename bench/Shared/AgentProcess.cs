@@ -3,11 +3,12 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 
-namespace Latency.Benchmarks;
+namespace Bench.Shared;
 
 /// <summary>
 /// The agent as an editor runs it: a process speaking ACP over stdio, each line of its stdout stamped on arrival.
-/// The agent is an executable or a .dll (run through dotnet).
+/// The agent is an executable or a .dll (run through dotnet). One client for every benchmark that drives the agent
+/// (compiled into each of them).
 /// </summary>
 internal sealed class AgentProcess : IAsyncDisposable
 {
@@ -30,6 +31,9 @@ internal sealed class AgentProcess : IAsyncDisposable
 
     /// <summary>When the process was started.</summary>
     public long StartedAt { get; }
+
+    /// <summary>From each generation cancelled inside llama.cpp, as its telemetry reports: from the cancel to llama.cpp's return.</summary>
+    public List<double> NativeStops { get; } = [];
 
     public static ProcessStartInfo Command(string agent, IEnumerable<string> arguments)
     {
@@ -82,6 +86,11 @@ internal sealed class AgentProcess : IAsyncDisposable
     {
         (long At, AgentLine Line) next = await _lines.Reader.ReadAsync().AsTask().WaitAsync(s_timeout);
         Seen.Add(next);
+        if (next.Line.TelemetryKind == "inference" && next.Line.Message.GetProperty("params").TryGetProperty("abortStopMs", out JsonElement stop))
+        {
+            NativeStops.Add(stop.GetDouble());
+        }
+
         return next;
     }
 
@@ -153,6 +162,10 @@ internal sealed class AgentProcess : IAsyncDisposable
         return (result.GetProperty("sessionId").GetString()!, sent, at);
     }
 
+    /// <summary>Waits for the telemetry that says the session's llama context is made: as a user takes a moment to write.</summary>
+    public Task ContextReadyAsync(string sessionId) =>
+        FindAsync(line => line.LoadStage == "context_created" && line.Text.Contains(sessionId, StringComparison.Ordinal));
+
     public Task<(int Id, long SentAt)> PromptAsync(string sessionId, string text) =>
         SendAsync("session/prompt", new { sessionId, prompt = new[] { new { type = "text", text } } });
 
@@ -207,6 +220,10 @@ internal sealed class AgentLine(string text)
 
     public string Text => text;
 
+    /// <summary>A notification, or a request of the agent's: told by its text alone.</summary>
+    public bool IsNotification => text.Contains("\"method\"", StringComparison.Ordinal) && !text.Contains("\"result\"", StringComparison.Ordinal);
+
+    /// <summary>An agent_message_chunk update, told by its text alone.</summary>
     public bool IsChunk => text.Contains("\"sessionUpdate\":\"agent_message_chunk\"", StringComparison.Ordinal);
 
     public bool IsTelemetry => text.Contains("\"method\":\"_gptoss/telemetry\"", StringComparison.Ordinal);
@@ -215,6 +232,13 @@ internal sealed class AgentLine(string text)
 
     public JsonElement Message => _message ??= Parse(text);
 
+    /// <summary>For a _gptoss/telemetry notification: the event's kind.</summary>
+    public string? TelemetryKind => IsTelemetry ? Message.GetProperty("params").GetProperty("kind").GetString() : null;
+
+    /// <summary>For a session/update notification: the update's kind.</summary>
+    public string? UpdateKind =>
+        IsNotification && Message.GetProperty("params").TryGetProperty("update", out JsonElement update) ? update.GetProperty("sessionUpdate").GetString() : null;
+
     /// <summary>For a load telemetry event: its stage.</summary>
     public string? LoadStage => IsTelemetry && Message.GetProperty("params").TryGetProperty("stage", out JsonElement stage) ? stage.GetString() : null;
 
@@ -222,7 +246,7 @@ internal sealed class AgentLine(string text)
     public string? LoadDetail => IsTelemetry && Message.GetProperty("params").TryGetProperty("detail", out JsonElement detail) ? detail.GetString() : null;
 
     public bool IsResponseTo(int id) =>
-        !text.Contains("\"method\"", StringComparison.Ordinal) && Message.TryGetProperty("id", out JsonElement lineId)
+        !IsNotification && Message.TryGetProperty("id", out JsonElement lineId)
         && lineId.ValueKind == JsonValueKind.Number && lineId.GetInt32() == id;
 
     public bool IsToolCallInProgress => text.Contains("\"sessionUpdate\":\"tool_call_update\"", StringComparison.Ordinal)
