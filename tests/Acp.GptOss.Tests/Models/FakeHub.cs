@@ -220,66 +220,75 @@ internal sealed class FakeHub : IAsyncDisposable
     private async Task HandleAsync(TcpClient client, NetworkStream stream, Request request)
     {
         string[] parts = request.Path.TrimStart('/').Split('/');
-        bool content = false;
-        try
+
+        // Recorded as it arrives, before any answer: a client's next request can arrive before this handler ends.
+        int seen;
+        lock (_requests)
         {
-            if (parts is ["cdn", var id, ..] && _files.Values.FirstOrDefault(f => f.Id == id) is { } cdnFile)
-            {
-                content = request.Method == "GET";
-                await ServeContentAsync(client, stream, request, cdnFile, metadata: false);
-                return;
-            }
-
-            if (parts.Length < 5 || parts[2] != "resolve")
-            {
-                await WriteHeadAsync(stream, 404, "Not Found", new() { ["Content-Length"] = "0" });
-                return;
-            }
-
-            string repository = $"{parts[0]}/{parts[1]}";
-            if (_renamed.TryGetValue(repository, out string? renamed))
-            {
-                // A relative Location, as the Hub answers for a renamed repository.
-                await WriteHeadAsync(stream, 307, "Temporary Redirect", new()
-                {
-                    ["Location"] = $"/{renamed}/{string.Join('/', parts[2..])}",
-                    ["Content-Length"] = "0",
-                });
-                return;
-            }
-
-            string revision = parts[3];
-            if (!_files.TryGetValue($"{repository}/{string.Join('/', parts[4..])}", out HostedFile? file)
-                || (revision != "main" && revision != file.Commit))
-            {
-                await WriteHeadAsync(stream, 404, "Not Found", new()
-                {
-                    ["X-Error-Code"] = file is null ? "EntryNotFound" : "RevisionNotFound",
-                    ["Content-Length"] = "0",
-                });
-                return;
-            }
-
-            if (Delivery == Delivery.Direct)
-            {
-                content = request.Method == "GET";
-                await ServeContentAsync(client, stream, request, file, metadata: true);
-                return;
-            }
-
-            Uri cdn = Delivery == Delivery.RedirectToCdn ? Cdn!.Endpoint : Endpoint;
-            Dictionary<string, string> headers = Metadata(file);
-            headers["Location"] = $"{cdn.AbsoluteUri.TrimEnd('/')}/cdn/{file.Id}?X-Amz-Signature=secret";
-            headers["Content-Length"] = "0";
-            await WriteHeadAsync(stream, 302, "Found", headers);
+            seen = _requests.Count;
+            _requests.Add(new SeenRequest(request.Method, request.Path, RangeStart(request), request.Headers.GetValueOrDefault("Authorization"), Content: false));
         }
-        finally
+
+        void MarkContent()
         {
-            lock (_requests)
+            if (request.Method == "GET")
             {
-                _requests.Add(new SeenRequest(request.Method, request.Path, RangeStart(request), request.Headers.GetValueOrDefault("Authorization"), content));
+                lock (_requests)
+                {
+                    _requests[seen] = _requests[seen] with { Content = true };
+                }
             }
         }
+
+        if (parts is ["cdn", var id, ..] && _files.Values.FirstOrDefault(f => f.Id == id) is { } cdnFile)
+        {
+            MarkContent();
+            await ServeContentAsync(client, stream, request, cdnFile, metadata: false);
+            return;
+        }
+
+        if (parts.Length < 5 || parts[2] != "resolve")
+        {
+            await WriteHeadAsync(stream, 404, "Not Found", new() { ["Content-Length"] = "0" });
+            return;
+        }
+
+        string repository = $"{parts[0]}/{parts[1]}";
+        if (_renamed.TryGetValue(repository, out string? renamed))
+        {
+            // A relative Location, as the Hub answers for a renamed repository.
+            await WriteHeadAsync(stream, 307, "Temporary Redirect", new()
+            {
+                ["Location"] = $"/{renamed}/{string.Join('/', parts[2..])}",
+                ["Content-Length"] = "0",
+            });
+            return;
+        }
+
+        string revision = parts[3];
+        if (!_files.TryGetValue($"{repository}/{string.Join('/', parts[4..])}", out HostedFile? file)
+            || (revision != "main" && revision != file.Commit))
+        {
+            await WriteHeadAsync(stream, 404, "Not Found", new()
+            {
+                ["X-Error-Code"] = file is null ? "EntryNotFound" : "RevisionNotFound",
+                ["Content-Length"] = "0",
+            });
+            return;
+        }
+
+        if (Delivery == Delivery.Direct)
+        {
+            MarkContent();
+            await ServeContentAsync(client, stream, request, file, metadata: true);
+            return;
+        }
+
+        Uri cdn = Delivery == Delivery.RedirectToCdn ? Cdn!.Endpoint : Endpoint;
+        Dictionary<string, string> headers = Metadata(file);
+        headers["Location"] = $"{cdn.AbsoluteUri.TrimEnd('/')}/cdn/{file.Id}?X-Amz-Signature=secret";
+        headers["Content-Length"] = "0";
+        await WriteHeadAsync(stream, 302, "Found", headers);
     }
 
     private async Task ServeContentAsync(TcpClient client, NetworkStream stream, Request request, HostedFile file, bool metadata)
