@@ -3,7 +3,7 @@ using System.Text;
 namespace Harmony;
 
 /// <summary>
-/// Harmony written with literal special-token spellings, as in the reference docs and our golden files: each
+/// Harmony written with literal special-token spellings, as in our golden files and docs/harmony.md: each
 /// <c>&lt;|name|&gt;</c> of the vocabulary's specials is one special token, everything else ordinary text.
 /// </summary>
 public static class HarmonyLiteralText

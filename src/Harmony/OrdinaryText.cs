@@ -1,6 +1,6 @@
 namespace Harmony;
 
-/// <summary>Encodes untrusted text so that it can only ever become ordinary tokens (harmony.md §5.5).</summary>
+/// <summary>Encodes untrusted text so that it can only ever become ordinary tokens (docs/harmony.md §3.5).</summary>
 internal static class OrdinaryText
 {
     /// <summary>

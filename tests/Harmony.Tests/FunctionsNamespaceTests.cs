@@ -4,7 +4,7 @@ using Harmony.Rendering;
 
 namespace Harmony.Tests;
 
-/// <summary>The JSON Schema to TypeScript mapping of harmony.md §5.2, one rule per test.</summary>
+/// <summary>The JSON Schema to TypeScript mapping of docs/harmony.md §3.2, one rule per test.</summary>
 public sealed class FunctionsNamespaceTests
 {
     [Fact]

@@ -102,7 +102,7 @@ public sealed class ParserPropertyTests
     }
 
     // Completions built from messages: header, content with noise, and a terminator that may be missing.
-    // Every header stays under 64 bytes: the header limit counts tokens (harmony.md §7.2), so a header longer than
+    // Every header stays under 64 bytes: the header limit counts tokens (docs/harmony.md §4.2), so a header longer than
     // 64 bytes overflows at a different point once split into bytes. A header without <|message|> therefore has no
     // content and always a terminator, so that it cannot swallow what follows.
     private static Gen<int[]> Completions(PieceTokenizer tokenizer)

@@ -3,7 +3,7 @@ using Harmony.Tests.Support;
 
 namespace Harmony.Tests;
 
-/// <summary>Rows of the state table in harmony.md §7.2 that the golden cases leave open.</summary>
+/// <summary>Rows of the state table in docs/harmony.md §4.2 that the golden cases leave open.</summary>
 public sealed class ParserTests
 {
     [Fact]

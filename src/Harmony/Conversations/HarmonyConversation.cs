@@ -22,7 +22,7 @@ public enum ReasoningEffort
     High,
 }
 
-/// <summary>The system message (harmony.md §5.1). Always sent: leaving it out makes tool calls worse.</summary>
+/// <summary>The system message (docs/harmony.md §3.1). Always sent: leaving it out makes tool calls worse.</summary>
 public sealed record HarmonySystemContent
 {
     /// <summary>The identity line the model was trained with; keep it as it is and put personas in the developer message.</summary>
@@ -41,7 +41,7 @@ public sealed record HarmonySystemContent
     public ReasoningEffort ReasoningEffort { get; init; } = ReasoningEffort.Medium;
 }
 
-/// <summary>The developer message: the user-facing "system prompt" and the function tools (harmony.md §5.2).</summary>
+/// <summary>The developer message: the user-facing "system prompt" and the function tools (docs/harmony.md §3.2).</summary>
 /// <param name="Instructions">The instructions, or null for none.</param>
 /// <param name="Tools">The function tools offered in the <c>functions</c> namespace.</param>
 public sealed record HarmonyDeveloperContent(string? Instructions, IReadOnlyList<HarmonyFunctionTool> Tools)

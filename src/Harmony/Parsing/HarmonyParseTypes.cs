@@ -1,6 +1,6 @@
 namespace Harmony.Parsing;
 
-/// <summary>Where a message's content goes, decided once its header is complete (harmony.md §7.4).</summary>
+/// <summary>Where a message's content goes, decided once its header is complete (docs/harmony.md §4.4).</summary>
 public enum HarmonyRoute
 {
     /// <summary>The answer, or text with no channel at all: shown.</summary>

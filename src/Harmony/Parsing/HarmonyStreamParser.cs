@@ -5,7 +5,7 @@ using System.Text.Unicode;
 namespace Harmony.Parsing;
 
 /// <summary>
-/// Parses GPT-OSS output as it streams, one token id at a time (harmony.md §7). It starts inside the header of
+/// Parses GPT-OSS output as it streams, one token id at a time (docs/harmony.md §4). It starts inside the header of
 /// the first message, because the prompt ended with <c>&lt;|start|&gt;assistant</c>. Decisions are made on ids,
 /// never on decoded text, so a literal <c>&lt;|channel|&gt;</c> in ordinary text stays text.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Text;
 namespace Harmony.Parsing;
 
 /// <summary>
-/// Parses the tokens of one message header (harmony.md §7.3). Works on ids and bytes: markers are ids, words are
+/// Parses the tokens of one message header (docs/harmony.md §4.3). Works on ids and bytes: markers are ids, words are
 /// byte ranges split on ASCII whitespace, so text glued to a marker is still a word of its own. Never throws;
 /// reuses its buffers, and common words come back as cached strings, so a header costs no allocation.
 /// </summary>

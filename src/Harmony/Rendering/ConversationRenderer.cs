@@ -3,7 +3,7 @@ using Harmony.Conversations;
 
 namespace Harmony.Rendering;
 
-/// <summary>Renders a conversation for completion (harmony.md §5).</summary>
+/// <summary>Renders a conversation for completion (docs/harmony.md §3).</summary>
 internal static class ConversationRenderer
 {
     private const string ChannelsLine = "# Valid channels: analysis, commentary, final. Channel must be included for every message.";
@@ -52,7 +52,7 @@ internal static class ConversationRenderer
                 WriteChannel(writer, message.Channel);
                 if (message.Recipient is not null)
                 {
-                    // Channel first, recipient after: the order the model itself writes (harmony.md §2).
+                    // Channel first, recipient after: the order the model itself writes (docs/harmony.md §3.3).
                     writer.Text(" to=" + message.Recipient);
                 }
 

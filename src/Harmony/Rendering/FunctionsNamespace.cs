@@ -7,7 +7,7 @@ namespace Harmony.Rendering;
 
 /// <summary>
 /// Renders function tools as the TypeScript-like <c>namespace functions</c> the model was trained on
-/// (harmony.md §5.2), following the openai/harmony renderer's JSON Schema mapping.
+/// (docs/harmony.md §3.2), following the openai/harmony renderer's JSON Schema mapping.
 /// </summary>
 internal static class FunctionsNamespace
 {

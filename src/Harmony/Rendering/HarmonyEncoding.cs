@@ -55,14 +55,14 @@ public sealed class HarmonyEncoding
         return writer.ToString();
     }
 
-    /// <summary>Appends the ids of untrusted UTF-8 text as ordinary tokens only (harmony.md §5.5).</summary>
+    /// <summary>Appends the ids of untrusted UTF-8 text as ordinary tokens only (docs/harmony.md §3.5).</summary>
     public void EncodeOrdinary(ReadOnlySpan<byte> utf8, List<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         OrdinaryText.Encode(_tokenizer, utf8, tokens);
     }
 
-    /// <summary>Appends the ids of untrusted text as ordinary tokens only (harmony.md §5.5).</summary>
+    /// <summary>Appends the ids of untrusted text as ordinary tokens only (docs/harmony.md §3.5).</summary>
     public void EncodeOrdinary(string text, List<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);

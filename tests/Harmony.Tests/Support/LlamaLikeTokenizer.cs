@@ -1,7 +1,7 @@
 namespace Harmony.Tests.Support;
 
 /// <summary>
-/// Reproduces the hazard of harmony.md §1(b): llama.cpp's gpt-oss vocabulary turns the five structural spellings
+/// Reproduces the hazard of docs/harmony.md §3.5: llama.cpp's gpt-oss vocabulary turns the five structural spellings
 /// inside ordinary text into special ids, even with parse_special off. Everything else is one byte per token.
 /// </summary>
 internal sealed class LlamaLikeTokenizer : IHarmonyTokenizer
