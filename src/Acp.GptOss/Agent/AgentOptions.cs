@@ -14,7 +14,7 @@ internal sealed record AgentOptions
     /// <summary>The most tokens a request may have and still go to the fast model.</summary>
     public int RouteThreshold { get; init; } = Routing.PromptRouter.DefaultThreshold;
 
-    /// <summary>Where routing decisions are appended (decisions.jsonl); only logged when null.</summary>
+    /// <summary>Where routing decisions are appended (decisions.jsonl) when a fast model makes a choice; only logged when null.</summary>
     public string? StateDirectory { get; init; }
 
     /// <summary>Whether tools may act on the local disk and shell when the client offers no fs or terminal methods.</summary>

@@ -1,14 +1,19 @@
+using System.Text.Json;
 using Acp.GptOss.Inference;
-using Harmony.Conversations;
+using Acp.GptOss.Routing;
+using Acp.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
 
 /// <summary>
-/// One ACP session: its root, settings, Harmony history and engine state, and the gate that runs one prompt turn
-/// at a time. A newer prompt cancels the running turn first; a cancel applies to every turn that arrived before it.
+/// One ACP session, the owner of its prompt turns: its root, settings, conversation history and engine state. For
+/// each prompt it adds the user's message to the history, decides the route (GPT-OSS or the fast model), and runs
+/// one turn (<see cref="GptOssTurn"/> or <see cref="FastTurn"/>), one turn at a time: a newer prompt cancels the
+/// running turn first; a cancel applies to every turn that arrived before it.
 /// </summary>
-/// <remarks>Thread-safe. Turns run one at a time, so <see cref="History"/> is only touched by the running turn.</remarks>
-internal sealed class AgentSession : IAsyncDisposable
+/// <remarks>Thread-safe. Turns run one at a time, so the history is only touched by the running turn.</remarks>
+internal sealed partial class AgentSession : IAsyncDisposable
 {
     private static readonly TimeSpan s_turnEndTimeout = TimeSpan.FromSeconds(10);
 
@@ -16,6 +21,8 @@ internal sealed class AgentSession : IAsyncDisposable
     private readonly Task<IInferenceSession> _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
+    private readonly ConversationHistory _history = new();
+    private readonly SessionServices _services;
     private SessionSettings _settings;
     private CancellationTokenSource? _turn;
     private Task<IChatSession>? _fast;
@@ -25,14 +32,20 @@ internal sealed class AgentSession : IAsyncDisposable
     private int _messageCount;
     private int _toolCallCount;
 
-    public AgentSession(string id, string cwd, SessionSettings settings, IInferenceEngine engine, SessionTools tools)
+    /// <param name="id">The session's id.</param>
+    /// <param name="cwd">Its working directory.</param>
+    /// <param name="tools">The functions the model may call, and where they act.</param>
+    /// <param name="services">What every session of the agent shares.</param>
+    public AgentSession(string id, string cwd, SessionTools tools, SessionServices services)
     {
         Id = id;
         Cwd = cwd;
-        _settings = settings;
         Tools = tools;
+        _services = services;
+        _settings = services.Options.DefaultSettings with { HasFastModel = services.Engines.Fast is not null };
         // The engine state (a llama context) is made in the background from now on, while the user writes the first
         // prompt; it may wait for the model to load, which must not hold up session/new.
+        IInferenceEngine engine = services.Engines.GptOss;
         _inference = Task.Run(() => engine.CreateSessionAsync(id, _closing.Token).AsTask());
     }
 
@@ -80,16 +93,6 @@ internal sealed class AgentSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether a turn of this session went to GPT-OSS: the router then keeps it there.</summary>
-    public bool Escalated
-    {
-        get => Volatile.Read(ref _escalated);
-        set => Volatile.Write(ref _escalated, value);
-    }
-
-    /// <summary>The conversation so far, by Harmony's history rules.</summary>
-    public List<HarmonyMessage> History { get; } = [];
-
     public SessionSettings Settings
     {
         get
@@ -101,13 +104,112 @@ internal sealed class AgentSession : IAsyncDisposable
         }
     }
 
-    public SessionSettings Update(Func<SessionSettings, SessionSettings> change)
+    /// <summary>Changes one config option (<c>session/set_config_option</c>); returns the settings now in force.</summary>
+    /// <exception cref="Acp.Protocol.JsonRpc.JsonRpcException">-32602 for an unknown option or a value it does not take.</exception>
+    public SessionSettings SetConfigOption(string configId, JsonElement value, string? type)
+    {
+        SessionSettings settings = Update(s => s.With(configId, value, type));
+        if (configId == SessionSettings.ModelId)
+        {
+            // The user chose: the router starts afresh from here, escalating again only when a request asks for it.
+            Volatile.Write(ref _escalated, false);
+        }
+
+        if (configId == SessionSettings.ModeId)
+        {
+            // Modes and the mode option are one setting: a client that follows modes hears of the change too.
+            Send(new CurrentModeUpdate(settings.ModeValue));
+        }
+
+        LogConfigChanged(_services.Logger, Id, configId, value);
+        return settings;
+    }
+
+    /// <summary>Changes the mode (<c>session/set_mode</c>); returns the settings now in force.</summary>
+    /// <exception cref="Acp.Protocol.JsonRpc.JsonRpcException">-32602 for a mode this agent does not have.</exception>
+    public SessionSettings SetMode(string modeId)
+    {
+        SessionSettings settings = Update(s => s.WithMode(modeId));
+        // ...and a client that follows config options hears of it as a change of the mode option.
+        Send(new ConfigOptionUpdate(settings.ToConfigOptions()));
+        LogModeChanged(_services.Logger, Id, settings.ModeValue);
+        return settings;
+    }
+
+    private SessionSettings Update(Func<SessionSettings, SessionSettings> change)
     {
         lock (_gate)
         {
             return _settings = change(_settings);
         }
     }
+
+    /// <summary>
+    /// Answers the prompt that arrived as message <paramref name="sequence"/>: the user's message joins the history,
+    /// the route is decided, and one turn runs on the model chosen. The response says how the turn ended and, in
+    /// <c>_meta</c>, where it went and why.
+    /// </summary>
+    /// <param name="text">The user's message, as the model reads it (<see cref="PromptText"/>).</param>
+    /// <param name="prompt">The prompt's content blocks.</param>
+    /// <param name="sequence">The prompt's place among the connection's messages, for cancels.</param>
+    /// <param name="requestCancellation"><c>$/cancel_request</c> or the client leaving.</param>
+    /// <exception cref="InferenceException">A model cannot run: none, or it failed to load.</exception>
+    public async Task<PromptResponse> PromptAsync(string text, IReadOnlyList<ContentBlock> prompt, long sequence, CancellationToken requestCancellation)
+    {
+        TurnRoute? route = null;
+        StopReason stop = await RunTurnAsync(
+            sequence,
+            async ct =>
+            {
+                // The user's message stays in the history even if the turn is cancelled before a model runs.
+                _history.AddUserPrompt(text);
+                TurnRoute chosen;
+                try
+                {
+                    // Decided inside the turn: the turn before may have escalated the session.
+                    chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return StopReason.Cancelled;
+                }
+
+                route = chosen;
+                return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
+                    ? await new FastTurn(this, _history, fast, _services.Client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
+                    : await new GptOssTurn(this, _history, _services.Client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
+            },
+            requestCancellation).ConfigureAwait(false);
+
+        LogTurnEnded(_services.Logger, Id, stop);
+        return new PromptResponse(stop) { Meta = route is null ? null : RouteMetaJson(route.Meta) };
+    }
+
+    private async Task<TurnRoute> RouteAsync(string text, IReadOnlyList<ContentBlock> prompt, CancellationToken cancellationToken)
+    {
+        if (_services.Router is not { } router)
+        {
+            // No fast model, nothing to choose: GPT-OSS answers, no signals are looked for and no decision is logged.
+            // The response still says where the turn went and the request's size, as it does when there is a choice.
+            int tokens = await _services.Engines.GptOss.CountTokensAsync(text, cancellationToken).ConfigureAwait(false);
+            return new TurnRoute(
+                ModelRole.GptOss, new RouteMeta(ModelRoles.GptOssName, [PromptRouter.NoFastModel], tokens, _services.Options.RouteThreshold));
+        }
+
+        TurnRoute route = await router.RouteAsync(Id, text, prompt, Settings.Model, Volatile.Read(ref _escalated), cancellationToken).ConfigureAwait(false);
+        if (route.Model == ModelRole.GptOss)
+        {
+            // Once on GPT-OSS, the session stays there.
+            Volatile.Write(ref _escalated, true);
+        }
+
+        return route;
+    }
+
+    private static JsonElement RouteMetaJson(RouteMeta route) =>
+        JsonSerializer.SerializeToElement(new PromptMeta(new PromptGptOssMeta(route)), AgentJsonContext.Default.PromptMeta);
+
+    private void Send(SessionUpdate update) => _services.Client.SessionUpdate(new SessionNotification(Id, update));
 
     public string NextMessageId() => $"msg_{Interlocked.Increment(ref _messageCount)}";
 
@@ -131,7 +233,7 @@ internal sealed class AgentSession : IAsyncDisposable
     /// out any earlier one. The turn's token fires on <c>session/cancel</c>, a newer prompt, or
     /// <paramref name="requestCancellation"/> (<c>$/cancel_request</c> or the client leaving).
     /// </summary>
-    public async Task<T> RunTurnAsync<T>(long sequence, Func<CancellationToken, Task<T>> turn, CancellationToken requestCancellation)
+    private async Task<T> RunTurnAsync<T>(long sequence, Func<CancellationToken, Task<T>> turn, CancellationToken requestCancellation)
     {
         Cancel(sequence);
         await _turns.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -199,4 +301,13 @@ internal sealed class AgentSession : IAsyncDisposable
         _closing.Dispose();
         _turns.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended: {StopReason}")]
+    private static partial void LogTurnEnded(ILogger logger, string sessionId, StopReason stopReason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: mode = {Mode}")]
+    private static partial void LogModeChanged(ILogger logger, string sessionId, string mode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: {ConfigId} = {Value}")]
+    private static partial void LogConfigChanged(ILogger logger, string sessionId, string configId, JsonElement value);
 }

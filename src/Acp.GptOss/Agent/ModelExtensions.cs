@@ -75,9 +75,9 @@ internal sealed class ModelExtensions(AgentEngines engines)
         }
 
         string? role = model.ValueKind == JsonValueKind.String ? model.GetString() : null;
-        if (role is not (PromptRouter.GptOss or PromptRouter.Fast))
+        if (role is not (ModelRoles.GptOssName or ModelRoles.FastName))
         {
-            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: model is \"{PromptRouter.GptOss}\" or \"{PromptRouter.Fast}\".");
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: model is \"{ModelRoles.GptOssName}\" or \"{ModelRoles.FastName}\".");
         }
 
         return models.FirstOrDefault(m => m.Role == role) is { } slot

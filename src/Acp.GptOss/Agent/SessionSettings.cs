@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Acp.GptOss.Inference;
 using Acp.Protocol;
 using Acp.GptOss.Routing;
 using Acp.Protocol.JsonRpc;
@@ -50,8 +51,8 @@ internal sealed record SessionSettings(
     private static readonly (string Value, string Name, string Description, ModelChoice Choice)[] s_models =
     [
         ("auto", "Auto", "Long and coding requests to GPT-OSS, short ones to the fast model", ModelChoice.Auto),
-        (PromptRouter.GptOss, "GPT-OSS", "Every request to GPT-OSS", ModelChoice.GptOss),
-        (PromptRouter.Fast, "Fast", "Every request to the fast model", ModelChoice.Fast),
+        (ModelRoles.GptOssName, "GPT-OSS", "Every request to GPT-OSS", ModelChoice.GptOss),
+        (ModelRoles.FastName, "Fast", "Every request to the fast model", ModelChoice.Fast),
     ];
 
     private static readonly (string Value, string Name, string Description, ReasoningEffort Effort)[] s_efforts =

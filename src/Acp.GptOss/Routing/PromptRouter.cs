@@ -1,3 +1,5 @@
+using Acp.GptOss.Inference;
+
 namespace Acp.GptOss.Routing;
 
 /// <summary>Which model a session's prompts go to: the <c>model</c> config option.</summary>
@@ -23,7 +25,7 @@ internal enum ModelChoice
 internal sealed record RouteInput(ModelChoice Choice, bool HasFastModel, bool Escalated, int PromptTokens, int Threshold, IReadOnlyList<string> Signals);
 
 /// <summary>The router's answer: the model and every reason for it.</summary>
-internal sealed record Route(string Model, IReadOnlyList<string> Reasons);
+internal sealed record Route(ModelRole Model, IReadOnlyList<string> Reasons);
 
 /// <summary>
 /// Sends each prompt turn to GPT-OSS or to the fast model. GPT-OSS takes requests over the token threshold and
@@ -32,9 +34,6 @@ internal sealed record Route(string Model, IReadOnlyList<string> Reasons);
 /// </summary>
 internal static class PromptRouter
 {
-    public const string GptOss = "gpt-oss";
-    public const string Fast = "fast";
-
     /// <summary>The default threshold, in tokens.</summary>
     public const int DefaultThreshold = 140;
 
@@ -50,9 +49,9 @@ internal static class PromptRouter
         switch (input.Choice)
         {
             case ModelChoice.GptOss:
-                return new Route(GptOss, [UserChoice]);
+                return new Route(ModelRole.GptOss, [UserChoice]);
             case ModelChoice.Fast when input.HasFastModel:
-                return new Route(Fast, [UserChoice]);
+                return new Route(ModelRole.Fast, [UserChoice]);
         }
 
         // Every reason that holds is given, not just the first: the log says why in full.
@@ -77,6 +76,6 @@ internal static class PromptRouter
             reasons.Add(Escalated);
         }
 
-        return reasons.Count > 0 ? new Route(GptOss, reasons) : new Route(Fast, [ShortRequest]);
+        return reasons.Count > 0 ? new Route(ModelRole.GptOss, reasons) : new Route(ModelRole.Fast, [ShortRequest]);
     }
 }

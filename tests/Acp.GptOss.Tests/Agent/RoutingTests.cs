@@ -54,6 +54,22 @@ public sealed class RoutingTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_a_fast_model_nothing_is_routed_no_signals_are_sought_and_no_decision_is_logged()
+    {
+        await using AgentHarness agent = Start(fast: null, out FakeEngine gptOss);
+        string session = await agent.NewSessionAsync();
+
+        (JsonElement response, List<JsonElement> updates) = await agent.PromptAsync(session, "Fix the bug in Program.cs");
+
+        Assert.Equal("From GPT-OSS.", Updates.Text(updates, "agent_message_chunk"));
+        Assert.Single(gptOss.Prompts);
+        // A code request, but with one model there was no choice to make: no code_generation, no decisions.jsonl.
+        Assert.Equal("gpt-oss", Route(response).GetProperty("model").GetString());
+        Assert.Equal([PromptRouter.NoFastModel], Reasons(response));
+        Assert.False(File.Exists(Path.Combine(_state, RouteDecisionLog.FileName)));
+    }
+
+    [Fact]
     public async Task Short_requests_go_to_the_fast_model_until_one_asks_for_code_then_the_session_stays_on_gpt_oss()
     {
         var fast = new FakeChatEngine("Paris", " is the capital.");

@@ -8,7 +8,7 @@ using Harmony.Parsing;
 
 namespace Acp.GptOss.Tests.Agent;
 
-/// <summary>The mapper on its own: parser events of every golden case in, ACP updates out.</summary>
+/// <summary>The mapper on its own: the tokens of every golden case in, ACP updates and the model call's result out.</summary>
 public sealed class TurnMapperTests
 {
     public static TheoryData<string, string> Cases()
@@ -34,20 +34,12 @@ public sealed class TurnMapperTests
         JsonElement expect = root.GetProperty("expect");
         Assert.True(SessionSettings.TryParseDisplay(display, out ReasoningDisplay reasoningDisplay));
         int ids = 0;
-        var mapper = new TurnMapper(reasoningDisplay, new TurnState(() => $"m{++ids}"));
+        var mapper = new TurnMapper(O200kByteTokenizer.Instance, reasoningDisplay, new TurnState(() => $"m{++ids}"));
 
         string path = CliRunner.GoldenPath("harmony", file);
         CompletionInput input = CompletionInput.FromFile(path, File.ReadAllBytes(path), O200kByteTokenizer.Instance);
-        var parser = new HarmonyStreamParser(O200kByteTokenizer.Instance, mapper);
-        parser.Push(input.Tokens);
-        if (input.CancelAfterLast)
-        {
-            parser.Cancel();
-        }
-        else
-        {
-            parser.Finish();
-        }
+        mapper.Push(input.Tokens);
+        ModelCallResult call = input.CancelAfterLast ? mapper.Cancel() : mapper.Finish();
 
         SessionUpdate[] updates = mapper.TakeUpdates();
         AgentMessageChunk[] chunks = [.. updates.OfType<AgentMessageChunk>()];
@@ -77,13 +69,13 @@ public sealed class TurnMapperTests
             }
         }
 
-        Assert.Equal(expect.GetProperty("stop").GetString(), mapper.StopReason switch
+        Assert.Equal(expect.GetProperty("stop").GetString(), call.StopReason switch
         {
             HarmonyStopReason.EndTurn => "end_turn",
             HarmonyStopReason.ToolCall => "tool_call",
             HarmonyStopReason.MaxTokens => "max_tokens",
             _ => "cancelled",
         });
-        Assert.Equal(expect.GetProperty("toolCall").ValueKind != JsonValueKind.Null, mapper.ToolCall is not null);
+        Assert.Equal(expect.GetProperty("toolCall").ValueKind != JsonValueKind.Null, call.ToolCall is not null);
     }
 }

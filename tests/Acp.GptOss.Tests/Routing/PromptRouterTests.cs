@@ -1,3 +1,4 @@
+using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
 using Acp.Protocol;
 
@@ -13,7 +14,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(12);
 
-        Assert.Equal(PromptRouter.Fast, route.Model);
+        Assert.Equal(ModelRole.Fast, route.Model);
         Assert.Equal([PromptRouter.ShortRequest], route.Reasons);
     }
 
@@ -24,8 +25,8 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(tokens);
 
-        Assert.Equal(model, route.Model);
-        Assert.Equal(model == PromptRouter.GptOss, route.Reasons.Contains(PromptRouter.OverThreshold));
+        Assert.Equal(model, route.Model.WireName());
+        Assert.Equal(model == ModelRoles.GptOssName, route.Reasons.Contains(PromptRouter.OverThreshold));
     }
 
     [Fact]
@@ -33,7 +34,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(9, signals: CodeSignals.ImperativeCode);
 
-        Assert.Equal(PromptRouter.GptOss, route.Model);
+        Assert.Equal(ModelRole.GptOss, route.Model);
         Assert.Equal([PromptRouter.CodeGeneration], route.Reasons);
     }
 
@@ -42,7 +43,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(5, hasFast: false);
 
-        Assert.Equal(PromptRouter.GptOss, route.Model);
+        Assert.Equal(ModelRole.GptOss, route.Model);
         Assert.Equal([PromptRouter.NoFastModel], route.Reasons);
     }
 
@@ -51,7 +52,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(5, escalated: true);
 
-        Assert.Equal(PromptRouter.GptOss, route.Model);
+        Assert.Equal(ModelRole.GptOss, route.Model);
         Assert.Equal([PromptRouter.Escalated], route.Reasons);
     }
 
@@ -70,7 +71,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(tokens, Enum.Parse<ModelChoice>(choice), escalated: true, signals: CodeSignals.Diff);
 
-        Assert.Equal(model, route.Model);
+        Assert.Equal(model, route.Model.WireName());
         Assert.Equal([PromptRouter.UserChoice], route.Reasons);
     }
 
@@ -79,7 +80,7 @@ public sealed class PromptRouterTests
     {
         Route route = Decide(3, ModelChoice.Fast, hasFast: false);
 
-        Assert.Equal(PromptRouter.GptOss, route.Model);
+        Assert.Equal(ModelRole.GptOss, route.Model);
         Assert.Contains(PromptRouter.NoFastModel, route.Reasons);
     }
 }

@@ -5,8 +5,8 @@ using Harmony;
 
 namespace Acp.GptOss.Tests.Agent;
 
-/// <summary>Prompt turns end to end: parser events become the right updates, tool calls loop, history carries over.</summary>
-public sealed class PromptTurnTests
+/// <summary>GPT-OSS turns end to end: parser events become the right updates, tool calls loop, history carries over.</summary>
+public sealed class GptOssTurnTests
 {
     private const string Thinking = "<|channel|>analysis<|message|>SECRET reasoning one.<|end|><|start|>assistant<|channel|>analysis<|message|>SECRET two.<|end|>";
 
