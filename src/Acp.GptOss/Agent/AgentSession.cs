@@ -189,11 +189,10 @@ internal sealed partial class AgentSession : IAsyncDisposable
     {
         if (_services.Router is not { } router)
         {
-            // No fast model, nothing to choose: GPT-OSS answers, no signals are looked for and no decision is logged.
-            // The response still says where the turn went and the request's size, as it does when there is a choice.
-            int tokens = await _services.Engines.GptOss.CountTokensAsync(text, cancellationToken).ConfigureAwait(false);
+            // No fast model, nothing to choose: GPT-OSS answers; no tokens are counted, no signals looked for and no
+            // decision logged. The response still says where the turn went, and why.
             return new TurnRoute(
-                ModelRole.GptOss, new RouteMeta(ModelRoles.GptOssName, [PromptRouter.NoFastModel], tokens, _services.Options.RouteThreshold));
+                ModelRole.GptOss, new RouteMeta(ModelRoles.GptOssName, [PromptRouter.NoFastModel], PromptTokens: null, _services.Options.RouteThreshold));
         }
 
         TurnRoute route = await router.RouteAsync(Id, text, prompt, Settings.Model, Volatile.Read(ref _escalated), cancellationToken).ConfigureAwait(false);

@@ -18,7 +18,8 @@ internal sealed record RouteDecision(
     DateTimeOffset Time, string Session, string Model, IReadOnlyList<string> Reasons, int PromptTokens, int Threshold, IReadOnlyList<string> Signals, string Choice);
 
 /// <summary>What the prompt response carries in <c>_meta.gptoss.route</c>.</summary>
-internal sealed record RouteMeta(string Model, IReadOnlyList<string> Reasons, int PromptTokens, int Threshold);
+/// <param name="PromptTokens">The request's tokens; null (left out) without a fast model, where nothing is counted.</param>
+internal sealed record RouteMeta(string Model, IReadOnlyList<string> Reasons, int? PromptTokens, int Threshold);
 
 /// <summary>
 /// Writes every routing decision as one JSON line to the log on stderr and appends it to <c>decisions.jsonl</c> in
