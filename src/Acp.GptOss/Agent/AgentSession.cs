@@ -1,4 +1,5 @@
 using Acp.GptOss.Inference;
+using Acp.GptOss.Tools;
 using Harmony.Conversations;
 
 namespace Acp.GptOss.Agent;
