@@ -18,11 +18,11 @@ namespace Acp.GptOss.Tools;
 /// </remarks>
 internal sealed class SessionTools : IAsyncDisposable
 {
-    /// <summary>How long a command may run when the model does not say.</summary>
-    public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromSeconds(120);
-
     // One "always" answer covers every edit of the session, as editors' "accept edits" modes do.
     private const string EditsKey = "edits";
+
+    // How long a command may run when the model does not say.
+    private static readonly TimeSpan s_defaultCommandTimeout = TimeSpan.FromSeconds(120);
 
     private readonly IWorkspace _workspace;
     private readonly McpToolbox _mcp;
@@ -56,7 +56,7 @@ internal sealed class SessionTools : IAsyncDisposable
         _maxCommandTimeout = maxCommandTimeout;
     }
 
-    public WorkspaceRoots Roots => _workspace.Roots;
+    private WorkspaceRoots Roots => _workspace.Roots;
 
     /// <summary>The functions to declare to the model: the workspace's, then the MCP servers' (once they have connected).</summary>
     public async Task<IReadOnlyList<HarmonyFunctionTool>> GetDeclarationsAsync(CancellationToken cancellationToken)
@@ -205,7 +205,7 @@ internal sealed class SessionTools : IAsyncDisposable
             throw new ToolException("timeout_seconds must be 1 or more.");
         }
 
-        TimeSpan timeout = seconds is null ? DefaultCommandTimeout : TimeSpan.FromSeconds(seconds.Value);
+        TimeSpan timeout = seconds is null ? s_defaultCommandTimeout : TimeSpan.FromSeconds(seconds.Value);
         if (timeout > _maxCommandTimeout)
         {
             timeout = _maxCommandTimeout;
