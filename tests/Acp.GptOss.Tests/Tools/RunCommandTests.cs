@@ -77,6 +77,7 @@ public sealed class RunCommandTests : IDisposable
         // The sleep is the shell's child, so only a kill of the whole tree ends it.
         Task<string> run = _commands.RunCommandAsync(
             $"echo started; sleep 600 & echo $! > '{pidFile}.tmp'; mv '{pidFile}.tmp' '{pidFile}'; wait", null, TimeSpan.FromSeconds(2), CancellationToken.None);
+        // The deadline passes only once the sleep runs, else there is nothing to kill.
         await WaitForPidAsync(pidFile, run);
         _time.Advance(TimeSpan.FromSeconds(2));
         string json = await run.WaitAsync(s_processGoneDeadline);
