@@ -29,6 +29,9 @@ internal sealed record AgentOptions
     /// <summary>Makes a new session id.</summary>
     public Func<string> NewSessionId { get; init; } = () => "sess_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
+    /// <summary>The clock command timeouts run on.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Today's date, for the system message.</summary>
     public Func<DateOnly> Today { get; init; } = () => DateOnly.FromDateTime(DateTime.Now);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
+using Acp.GptOss.Tools;
 using Acp.Protocol;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Acp.GptOss.Tools;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
 
@@ -57,7 +58,7 @@ internal static class PromptText
 
         if (resource.Text is { } text)
         {
-            string fence = FenceFor(text);
+            string fence = ToolContent.FenceFor(text);
             attachments.Append(":\n").Append(fence).Append('\n').Append(text);
             if (!text.EndsWith('\n'))
             {
@@ -76,22 +77,6 @@ internal static class PromptText
     {
         int slash = uri.TrimEnd('/').LastIndexOf('/');
         return slash >= 0 ? uri[(slash + 1)..].TrimEnd('/') : uri;
-    }
-
-    /// <summary>A Markdown fence longer than any backtick run in <paramref name="text"/>, so that the text cannot close it.</summary>
-    public static string FenceFor(string text) => new('`', Math.Max(3, LongestRun(text, '`') + 1));
-
-    private static int LongestRun(string text, char c)
-    {
-        int longest = 0;
-        int run = 0;
-        foreach (char x in text)
-        {
-            run = x == c ? run + 1 : 0;
-            longest = Math.Max(longest, run);
-        }
-
-        return longest;
     }
 
     private static JsonRpcException Unsupported(string message) => new(JsonRpcErrorCodes.InvalidParams, message);

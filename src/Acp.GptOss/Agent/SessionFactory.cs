@@ -37,7 +37,7 @@ internal sealed partial class SessionFactory
         string id = _options.NewSessionId();
         var tools = new SessionTools(
             id, roots, _client, clientCapabilities, McpToolbox.Start(AllowedServers(id, mcpServers), cwd, _loggers),
-            _options.MaxCommandTimeout, _options.LocalTools);
+            _options.MaxCommandTimeout, _options.LocalTools, _options.Time);
         return new AgentSession(id, cwd, tools, _services);
     }
 

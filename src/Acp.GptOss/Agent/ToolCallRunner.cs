@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Acp.GptOss.Tools;
 using Acp.Protocol;
@@ -7,24 +6,6 @@ using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
-
-/// <summary>The end of one tool call, as the turn needs it.</summary>
-/// <param name="Recipient">The recipient to record the call under: <c>functions.NAME</c> once resolved.</param>
-/// <param name="Result">The tool message for the model.</param>
-/// <param name="Cancelled">Whether the turn was cancelled during the call: the turn ends <c>cancelled</c>.</param>
-internal sealed record ToolCallOutcome(string Recipient, string Result, bool Cancelled);
-
-/// <summary>The "always" answers a session's user gave, by what they cover.</summary>
-/// <remarks>Thread-safe. The client does not remember them (acp.md §10), so the agent does.</remarks>
-internal sealed class PermissionMemory
-{
-    private readonly ConcurrentDictionary<string, bool> _answers = new(StringComparer.Ordinal);
-
-    /// <summary>True: always allowed; false: always rejected; null: ask.</summary>
-    public bool? Recall(string key) => _answers.TryGetValue(key, out bool allowed) ? allowed : null;
-
-    public void Remember(string key, bool allowed) => _answers[key] = allowed;
-}
 
 /// <summary>
 /// Runs one tool call the model made, as ACP shows it: <c>tool_call</c> (pending), the permission request when the
@@ -41,69 +22,64 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
     private const string RejectOnce = "reject_once";
     private const string RejectAlways = "reject_always";
 
-    /// <summary>Resolves, shows, asks for, runs and reports one call.</summary>
+    /// <summary>Has the session's tools resolve and prepare one call, then shows, asks for, runs and reports it.</summary>
     /// <remarks>Never throws for the call's sake: cancellation comes back as <see cref="ToolCallOutcome.Cancelled"/>.</remarks>
     public async Task<ToolCallOutcome> RunAsync(ParsedToolCall call, CancellationToken cancellationToken)
     {
         string id = session.NextToolCallId();
-        ResolvedTool tool = session.Tools.Resolve(call.Recipient);
-        if (tool.Resolution != ToolResolution.Function)
+        ToolCallRequest request = session.Tools.Resolve(call.Recipient, call.Arguments);
+        if (request.Refusal is { } refusal)
         {
-            string error = tool.Resolution == ToolResolution.BuiltIn
-                ? $"Error: tool {tool.Name} is not available; use functions.*"
-                : $"Error: there is no tool {call.Recipient}; the tools are the functions in the developer message.";
-            LogRefused(logger, session.Id, call.Recipient, tool.Resolution);
+            LogRefused(logger, session.Id, call.Recipient, request.Tool.Resolution);
             Start(id, call.Recipient, call.Recipient, ToolKind.Other, RawInput(call.Arguments));
-            Fail(id, error);
-            return new ToolCallOutcome(tool.Recipient, error, Cancelled: false);
+            Fail(id, refusal);
+            return new ToolCallOutcome(request.Recipient, refusal, Cancelled: false);
         }
 
         PreparedCall prepared;
-        ToolArguments arguments;
         try
         {
-            arguments = ToolArguments.Parse(tool.Name, call.Arguments);
-            prepared = await session.Tools.PrepareAsync(tool.Name, arguments, cancellationToken).ConfigureAwait(false);
+            prepared = await session.Tools.PrepareAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ToolException or JsonRpcException or IOException)
         {
             // Bad arguments, a path outside the workspace, an edit that does not apply: the model may correct itself.
-            Start(id, tool.Name, tool.Name, ToolKind.Other, RawInput(call.Arguments));
-            return Failed(id, tool, ex.Message);
+            Start(id, request.Name, request.Name, ToolKind.Other, RawInput(call.Arguments));
+            return Failed(id, request, ex.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Start(id, tool.Name, tool.Name, ToolKind.Other, RawInput(call.Arguments));
-            return Cancelled(id, tool);
+            Start(id, request.Name, request.Name, ToolKind.Other, RawInput(call.Arguments));
+            return Cancelled(id, request);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A malformed answer from the client, say.
-            LogUnexpected(logger, session.Id, tool.Name, ex);
-            Start(id, tool.Name, tool.Name, ToolKind.Other, RawInput(call.Arguments));
-            return Failed(id, tool, $"{tool.Name} failed unexpectedly: {ex.Message}");
+            LogUnexpected(logger, session.Id, request.Name, ex);
+            Start(id, request.Name, request.Name, ToolKind.Other, RawInput(call.Arguments));
+            return Failed(id, request, $"{request.Name} failed unexpectedly: {ex.Message}");
         }
 
         Send(new ToolCallStart(id, prepared.Title)
         {
-            Name = tool.Name,
+            Name = request.Name,
             Kind = prepared.Kind,
             Status = ToolCallStatus.Pending,
             Locations = prepared.Locations,
             Content = prepared.Preview,
-            RawInput = arguments.Json,
+            RawInput = prepared.Arguments,
         });
 
-        bool? allowed = await AllowedAsync(id, prepared, arguments.Json, cancellationToken).ConfigureAwait(false);
+        bool? allowed = await AllowedAsync(id, prepared, cancellationToken).ConfigureAwait(false);
         if (allowed is null)
         {
-            return Cancelled(id, tool);
+            return Cancelled(id, request);
         }
 
         if (allowed == false)
         {
-            Send(new ToolCallProgress(id) { Status = ToolCallStatus.Failed, Content = [SessionTools.Text("Rejected by the user.")] });
-            return new ToolCallOutcome(tool.Recipient, SessionTools.ErrorJson(RejectedMessage), Cancelled: false);
+            Send(new ToolCallProgress(id) { Status = ToolCallStatus.Failed, Content = [ToolContent.Text("Rejected by the user.")] });
+            return new ToolCallOutcome(request.Recipient, ToolContent.ErrorJson(RejectedMessage), Cancelled: false);
         }
 
         Send(new ToolCallProgress(id) { Status = ToolCallStatus.InProgress });
@@ -116,27 +92,27 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
                 Status = output.IsError ? ToolCallStatus.Failed : ToolCallStatus.Completed,
                 Content = output.Content,
             });
-            LogRan(logger, session.Id, tool.Name, output.IsError);
-            return new ToolCallOutcome(tool.Recipient, output.Result, Cancelled: false);
+            LogRan(logger, session.Id, request.Name, output.IsError);
+            return new ToolCallOutcome(request.Recipient, output.Result, Cancelled: false);
         }
         catch (Exception ex) when (ex is ToolException or JsonRpcException or IOException)
         {
-            return Failed(id, tool, ex.Message);
+            return Failed(id, request, ex.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Cancelled(id, tool);
+            return Cancelled(id, request);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A malformed answer from the client or a tool's own bug still ends the call, visibly, and the turn goes on.
-            LogUnexpected(logger, session.Id, tool.Name, ex);
-            return Failed(id, tool, $"{tool.Name} failed unexpectedly: {ex.Message}");
+            LogUnexpected(logger, session.Id, request.Name, ex);
+            return Failed(id, request, $"{request.Name} failed unexpectedly: {ex.Message}");
         }
     }
 
     /// <summary>Whether the call may run: true, false (rejected), or null when the turn was cancelled meanwhile.</summary>
-    private async Task<bool?> AllowedAsync(string id, PreparedCall call, JsonElement rawInput, CancellationToken cancellationToken)
+    private async Task<bool?> AllowedAsync(string id, PreparedCall call, CancellationToken cancellationToken)
     {
         // The mode in force now: the user may have switched it during the turn.
         AgentMode mode = session.Settings.Mode;
@@ -159,7 +135,7 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
                 Status = ToolCallStatus.Pending,
                 Locations = call.Locations,
                 Content = call.Preview,
-                RawInput = rawInput,
+                RawInput = call.Arguments,
             },
             [
                 new PermissionOption(AllowOnce, "Allow", PermissionOptionKind.AllowOnce),
@@ -210,25 +186,25 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
         }
     }
 
-    private ToolCallOutcome Failed(string id, ResolvedTool tool, string message)
+    private ToolCallOutcome Failed(string id, ToolCallRequest request, string message)
     {
-        LogFailed(logger, session.Id, tool.Name, message);
+        LogFailed(logger, session.Id, request.Name, message);
         Fail(id, message);
-        return new ToolCallOutcome(tool.Recipient, SessionTools.ErrorJson(message), Cancelled: false);
+        return new ToolCallOutcome(request.Recipient, ToolContent.ErrorJson(message), Cancelled: false);
     }
 
-    private ToolCallOutcome Cancelled(string id, ResolvedTool tool)
+    private ToolCallOutcome Cancelled(string id, ToolCallRequest request)
     {
-        // ACP v1 has no "cancelled" status: open calls end failed (acp.md §9).
+        // ACP v1 has no "cancelled" status for a tool call: a call open at a cancel ends failed.
         Fail(id, CancelledMessage);
-        return new ToolCallOutcome(tool.Recipient, SessionTools.ErrorJson(CancelledMessage), Cancelled: true);
+        return new ToolCallOutcome(request.Recipient, ToolContent.ErrorJson(CancelledMessage), Cancelled: true);
     }
 
     private void Start(string id, string title, string name, ToolKind kind, JsonElement rawInput) =>
         Send(new ToolCallStart(id, title) { Name = name, Kind = kind, Status = ToolCallStatus.Pending, RawInput = rawInput });
 
     private void Fail(string id, string message) =>
-        Send(new ToolCallProgress(id) { Status = ToolCallStatus.Failed, Content = [SessionTools.Text(message)] });
+        Send(new ToolCallProgress(id) { Status = ToolCallStatus.Failed, Content = [ToolContent.Text(message)] });
 
     private void Send(SessionUpdate update) => client.SessionUpdate(new SessionNotification(session.Id, update));
 

@@ -18,7 +18,10 @@ internal sealed record RouteDecision(
     DateTimeOffset Time, string Session, string Model, IReadOnlyList<string> Reasons, int PromptTokens, int Threshold, IReadOnlyList<string> Signals, string Choice);
 
 /// <summary>What the prompt response carries in <c>_meta.gptoss.route</c>.</summary>
+/// <param name="Model">Where the turn went: gpt-oss or fast.</param>
+/// <param name="Reasons">Every reason for the choice.</param>
 /// <param name="PromptTokens">The request's tokens; null (left out) without a fast model, where nothing is counted.</param>
+/// <param name="Threshold">The token count above which requests go to GPT-OSS.</param>
 internal sealed record RouteMeta(string Model, IReadOnlyList<string> Reasons, int? PromptTokens, int Threshold);
 
 /// <summary>

@@ -20,7 +20,10 @@ internal readonly struct ToolArguments
     /// <summary>The JSON object the arguments are.</summary>
     public JsonElement Json => _object;
 
-    /// <summary>Parses the text of a call. GPT-OSS writes JSON whatever content type it names (harmony.md §7.8).</summary>
+    /// <summary>
+    /// Parses the text of a call as JSON, whatever content type the call names: GPT-OSS writes <c>code</c>, or none at
+    /// all, for a JSON body.
+    /// </summary>
     /// <exception cref="ToolException">The text is not a JSON object.</exception>
     public static ToolArguments Parse(string function, string text)
     {

@@ -1,27 +1,5 @@
 namespace Acp.GptOss.Tools;
 
-/// <summary>How a call's recipient resolved (harmony.md §7.8).</summary>
-internal enum ToolResolution
-{
-    /// <summary>A declared function.</summary>
-    Function,
-
-    /// <summary>One of OpenAI's built-in tools (python, browser.*, container.*), which this agent does not offer.</summary>
-    BuiltIn,
-
-    /// <summary>Nothing declared by that name.</summary>
-    Unknown,
-}
-
-/// <summary>A call's recipient resolved against the declared functions.</summary>
-/// <param name="Resolution">What it named.</param>
-/// <param name="Name">The declared function's name; otherwise the recipient as the model wrote it.</param>
-internal readonly record struct ResolvedTool(ToolResolution Resolution, string Name)
-{
-    /// <summary>The recipient to record in the history: <c>functions.NAME</c> for a function, whatever the model wrote.</summary>
-    public string Recipient => Resolution == ToolResolution.Function ? ToolResolver.Namespace + Name : Name;
-}
-
 /// <summary>
 /// Resolves the recipient of a Harmony tool call to a declared function, tolerating the slips GPT-OSS is known to make:
 /// a missing <c>functions.</c> namespace (RooCode #6739) and a content type glued to the name (<c>shelljson</c>,

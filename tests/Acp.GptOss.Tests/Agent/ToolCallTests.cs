@@ -2,6 +2,7 @@ using System.Text.Json;
 using Acp.GptOss.Agent;
 using Acp.GptOss.Tests.Support;
 using Acp.Protocol.JsonRpc;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Acp.GptOss.Tests.Agent;
 
@@ -444,11 +445,18 @@ public sealed class ToolCallTests : IDisposable
     [Fact]
     public async Task A_command_past_its_timeout_is_killed_and_reported()
     {
-        var engine = new FakeEngine(Call("run_command", """{"command":"sleep 30","timeout_seconds":1}"""), Answer);
-        (AgentHarness agent, string session) = await StartAsync(engine, s_noCapabilities);
+        // The timeout runs on a fake clock, moved on once the command has started.
+        var time = new FakeTimeProvider();
+        string pidFile = Path.Combine(_workspace, "sleep.pid");
+        string command = $"sleep 30 & echo $! > '{pidFile}.tmp'; mv '{pidFile}.tmp' '{pidFile}'; wait";
+        var engine = new FakeEngine(Call("run_command", JsonSerializer.Serialize(new { command, timeout_seconds = 1 })), Answer);
+        (AgentHarness agent, string session) = await StartAsync(engine, s_noCapabilities, new AgentOptions { Time = time });
         await using (agent)
         {
-            (JsonElement response, List<JsonElement> updates, _) = await agent.PromptAnsweringAsync(session, "go", _ => Allow());
+            var prompt = agent.PromptAnsweringAsync(session, "go", _ => Allow());
+            await WaitForPidAsync(pidFile);
+            time.Advance(TimeSpan.FromSeconds(1));
+            (JsonElement response, List<JsonElement> updates, _) = await prompt;
 
             Assert.Equal("end_turn", Updates.StopReason(response));
             Assert.Equal("failed", Status(Updates.OfKind(updates, "tool_call_update").Last()));

@@ -1,5 +1,6 @@
 using System.Text;
 using Acp.GptOss.Tools;
+using Acp.GptOss.Tools.Local;
 
 namespace Acp.GptOss.Tests.Tools;
 
@@ -10,7 +11,9 @@ public sealed class LocalFileToolsTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private LocalTools Tools => _temp.Tools;
+    private LocalFiles Files => _temp.Files;
+
+    private LocalSearch Search => _temp.Search;
 
     private static CancellationToken Token => CancellationToken.None;
 
@@ -19,7 +22,7 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         _temp.Write("a.txt", "one\ntwo\nthree\n");
 
-        Assert.Equal("one\ntwo\nthree\n", await Tools.ReadFileAsync("a.txt", cancellationToken: Token));
+        Assert.Equal("one\ntwo\nthree\n", await Files.ReadFileAsync("a.txt", cancellationToken: Token));
     }
 
     [Fact]
@@ -27,11 +30,11 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         _temp.Write("a.txt", "one\ntwo\nthree\nfour");
 
-        Assert.Equal("two\nthree\n", await Tools.ReadFileAsync("a.txt", line: 2, limit: 2, cancellationToken: Token));
-        Assert.Equal("three\nfour", await Tools.ReadFileAsync("a.txt", line: 3, cancellationToken: Token));
-        Assert.Equal("one\n", await Tools.ReadFileAsync("a.txt", limit: 1, cancellationToken: Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("a.txt", line: 9, cancellationToken: Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("a.txt", line: 0, cancellationToken: Token));
+        Assert.Equal("two\nthree\n", await Files.ReadFileAsync("a.txt", line: 2, limit: 2, cancellationToken: Token));
+        Assert.Equal("three\nfour", await Files.ReadFileAsync("a.txt", line: 3, cancellationToken: Token));
+        Assert.Equal("one\n", await Files.ReadFileAsync("a.txt", limit: 1, cancellationToken: Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("a.txt", line: 9, cancellationToken: Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("a.txt", line: 0, cancellationToken: Token));
     }
 
     [Fact]
@@ -39,7 +42,7 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         await File.WriteAllTextAsync(Path.Combine(_temp.Extra, "n.md"), "extra", Token);
 
-        Assert.Equal("extra", await Tools.ReadFileAsync(Path.Combine(_temp.Extra, "n.md"), cancellationToken: Token));
+        Assert.Equal("extra", await Files.ReadFileAsync(Path.Combine(_temp.Extra, "n.md"), cancellationToken: Token));
     }
 
     [Fact]
@@ -47,16 +50,16 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         await File.WriteAllBytesAsync(Path.Combine(_temp.Workspace, "b.bin"), [0x41, 0x00, 0x42], Token);
 
-        var error = await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("b.bin", cancellationToken: Token));
+        var error = await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("b.bin", cancellationToken: Token));
         Assert.Contains("binary", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Read_refuses_files_over_one_mebibyte()
     {
-        _temp.Write("big.txt", new string('a', LocalTools.MaxFileBytes + 1));
+        _temp.Write("big.txt", new string('a', LocalFiles.MaxFileBytes + 1));
 
-        var error = await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("big.txt", cancellationToken: Token));
+        var error = await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("big.txt", cancellationToken: Token));
         Assert.Contains("limit", error.Message, StringComparison.Ordinal);
     }
 
@@ -65,22 +68,22 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         File.CreateSymbolicLink(Path.Combine(_temp.Workspace, "leak.txt"), Path.Combine(_temp.Outside, "secret.txt"));
 
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("../outside/secret.txt", cancellationToken: Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync(Path.Combine(_temp.Outside, "secret.txt"), cancellationToken: Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("leak.txt", cancellationToken: Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("../outside/secret.txt", cancellationToken: Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync(Path.Combine(_temp.Outside, "secret.txt"), cancellationToken: Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("leak.txt", cancellationToken: Token));
     }
 
     [Fact]
     public async Task Read_of_a_missing_file_says_so()
     {
-        var error = await Assert.ThrowsAsync<ToolException>(() => Tools.ReadFileAsync("nope.txt", cancellationToken: Token));
+        var error = await Assert.ThrowsAsync<ToolException>(() => Files.ReadFileAsync("nope.txt", cancellationToken: Token));
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Write_creates_parent_folders_and_leaves_no_temporary_file()
     {
-        string result = await Tools.WriteFileAsync("new/dir/f.txt", "héllo\n", Token);
+        string result = await Files.WriteFileAsync("new/dir/f.txt", "héllo\n", Token);
 
         string full = Path.Combine(_temp.Workspace, "new", "dir", "f.txt");
         Assert.Equal("héllo\n", await File.ReadAllTextAsync(full, Token));
@@ -97,7 +100,7 @@ public sealed class LocalFileToolsTests : IDisposable
             File.SetUnixFileMode(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        await Tools.WriteFileAsync("run.sh", "new", Token);
+        await Files.WriteFileAsync("run.sh", "new", Token);
 
         Assert.Equal("new", await File.ReadAllTextAsync(full, Token));
         if (!OperatingSystem.IsWindows())
@@ -112,10 +115,10 @@ public sealed class LocalFileToolsTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(_temp.Workspace, "leak.txt"), Path.Combine(_temp.Outside, "secret.txt"));
         Directory.CreateSymbolicLink(Path.Combine(_temp.Workspace, "out"), _temp.Outside);
 
-        await Assert.ThrowsAsync<ToolException>(() => Tools.WriteFileAsync("../outside/a.txt", "x", Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.WriteFileAsync(Path.Combine(_temp.Sibling, "a.txt"), "x", Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.WriteFileAsync("leak.txt", "x", Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.WriteFileAsync("out/new/a.txt", "x", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.WriteFileAsync("../outside/a.txt", "x", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.WriteFileAsync(Path.Combine(_temp.Sibling, "a.txt"), "x", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.WriteFileAsync("leak.txt", "x", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.WriteFileAsync("out/new/a.txt", "x", Token));
 
         Assert.Equal("secret\n", await File.ReadAllTextAsync(Path.Combine(_temp.Outside, "secret.txt"), Token));
         Assert.Equal(["secret.txt"], Directory.GetFileSystemEntries(_temp.Outside).Select(Path.GetFileName));
@@ -128,7 +131,7 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         string full = _temp.Write("c.cs", "int a = 1;\nint b = 2;\n");
 
-        FileEdit edit = await Tools.EditFileAsync("c.cs", "int b = 2;", "int b = 3;", Token);
+        FileEdit edit = await Files.EditFileAsync("c.cs", "int b = 2;", "int b = 3;", Token);
 
         Assert.Equal("int a = 1;\nint b = 3;\n", await File.ReadAllTextAsync(full, Token));
         Assert.Equal(full, edit.Path);
@@ -143,7 +146,7 @@ public sealed class LocalFileToolsTests : IDisposable
         string full = Path.Combine(_temp.Workspace, "bom.txt");
         await File.WriteAllBytesAsync(full, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("abc")], Token);
 
-        await Tools.EditFileAsync("bom.txt", "b", "X", Token);
+        await Files.EditFileAsync("bom.txt", "b", "X", Token);
 
         Assert.Equal([0xEF, 0xBB, 0xBF, (byte)'a', (byte)'X', (byte)'c'], await File.ReadAllBytesAsync(full, Token));
     }
@@ -153,7 +156,7 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         string full = _temp.Write("c.txt", "abc");
 
-        var error = await Assert.ThrowsAsync<ToolException>(() => Tools.EditFileAsync("c.txt", "xyz", "q", Token));
+        var error = await Assert.ThrowsAsync<ToolException>(() => Files.EditFileAsync("c.txt", "xyz", "q", Token));
 
         Assert.Contains("not found", error.Message, StringComparison.Ordinal);
         Assert.Equal("abc", await File.ReadAllTextAsync(full, Token));
@@ -164,7 +167,7 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         string full = _temp.Write("c.txt", "x = 1; x = 1;");
 
-        var error = await Assert.ThrowsAsync<ToolException>(() => Tools.EditFileAsync("c.txt", "x = 1;", "x = 2;", Token));
+        var error = await Assert.ThrowsAsync<ToolException>(() => Files.EditFileAsync("c.txt", "x = 1;", "x = 2;", Token));
 
         Assert.Contains("2 times", error.Message, StringComparison.Ordinal);
         Assert.Equal("x = 1; x = 1;", await File.ReadAllTextAsync(full, Token));
@@ -176,8 +179,8 @@ public sealed class LocalFileToolsTests : IDisposable
         await File.WriteAllBytesAsync(Path.Combine(_temp.Workspace, "b.bin"), [0x61, 0x00], Token);
         File.CreateSymbolicLink(Path.Combine(_temp.Workspace, "leak.txt"), Path.Combine(_temp.Outside, "secret.txt"));
 
-        await Assert.ThrowsAsync<ToolException>(() => Tools.EditFileAsync("b.bin", "a", "b", Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.EditFileAsync("leak.txt", "secret", "gone", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.EditFileAsync("b.bin", "a", "b", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Files.EditFileAsync("leak.txt", "secret", "gone", Token));
         Assert.Equal("secret\n", await File.ReadAllTextAsync(Path.Combine(_temp.Outside, "secret.txt"), Token));
     }
 
@@ -189,10 +192,10 @@ public sealed class LocalFileToolsTests : IDisposable
         _temp.Write(".git/HEAD", "");
         Directory.CreateDirectory(Path.Combine(_temp.Workspace, "empty"));
 
-        Assert.Equal("a/\nb.txt\nempty/", await Tools.ListFilesAsync(".", recursive: false, Token));
-        Assert.Equal("a/\na/x.txt\nb.txt\nempty/", await Tools.ListFilesAsync(".", recursive: true, Token));
-        Assert.Equal("x.txt", await Tools.ListFilesAsync("a", recursive: true, Token));
-        Assert.Equal("(empty directory)", await Tools.ListFilesAsync("empty", recursive: true, Token));
+        Assert.Equal("a/\nb.txt\nempty/", await Search.ListFilesAsync(".", recursive: false, Token));
+        Assert.Equal("a/\na/x.txt\nb.txt\nempty/", await Search.ListFilesAsync(".", recursive: true, Token));
+        Assert.Equal("x.txt", await Search.ListFilesAsync("a", recursive: true, Token));
+        Assert.Equal("(empty directory)", await Search.ListFilesAsync("empty", recursive: true, Token));
     }
 
     [Fact]
@@ -200,24 +203,24 @@ public sealed class LocalFileToolsTests : IDisposable
     {
         Directory.CreateSymbolicLink(Path.Combine(_temp.Workspace, "out"), _temp.Outside);
 
-        string listing = await Tools.ListFilesAsync(".", recursive: true, Token);
+        string listing = await Search.ListFilesAsync(".", recursive: true, Token);
 
         Assert.DoesNotContain("secret", listing, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ListFilesAsync("out", recursive: false, Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.ListFilesAsync("..", recursive: false, Token));
+        await Assert.ThrowsAsync<ToolException>(() => Search.ListFilesAsync("out", recursive: false, Token));
+        await Assert.ThrowsAsync<ToolException>(() => Search.ListFilesAsync("..", recursive: false, Token));
     }
 
     [Fact]
     public async Task List_stops_at_the_entry_limit_with_a_note()
     {
-        for (int i = 0; i < LocalTools.MaxListEntries + 5; i++)
+        for (int i = 0; i < LocalSearch.MaxListEntries + 5; i++)
         {
             File.Create(Path.Combine(_temp.Workspace, $"f{i:D5}")).Dispose();
         }
 
-        string[] lines = (await Tools.ListFilesAsync(".", recursive: true, Token)).Split('\n');
+        string[] lines = (await Search.ListFilesAsync(".", recursive: true, Token)).Split('\n');
 
-        Assert.Equal(LocalTools.MaxListEntries + 1, lines.Length);
+        Assert.Equal(LocalSearch.MaxListEntries + 1, lines.Length);
         Assert.Contains("stopped at 2000", lines[^1], StringComparison.Ordinal);
     }
 
@@ -229,7 +232,7 @@ public sealed class LocalFileToolsTests : IDisposable
         _temp.Write(".git/config", "Foo\n");
         await File.WriteAllBytesAsync(Path.Combine(_temp.Workspace, "x.bin"), [.. "Foo"u8, 0x00], Token);
 
-        string result = await Tools.SearchAsync("Foo", cancellationToken: Token);
+        string result = await Search.SearchAsync("Foo", cancellationToken: Token);
 
         Assert.Equal("src/a.cs:1: class Foo\nsrc/a.cs:4:     Foo() { }", result);
     }
@@ -240,9 +243,9 @@ public sealed class LocalFileToolsTests : IDisposable
         _temp.Write("src/a.cs", "needle\n");
         _temp.Write("other/b.cs", "needle\n");
 
-        Assert.Equal("src/a.cs:1: needle", await Tools.SearchAsync("needle", "src", Token));
-        Assert.Equal("other/b.cs:1: needle", await Tools.SearchAsync("needle", "other/b.cs", Token));
-        Assert.StartsWith("No matches", await Tools.SearchAsync("haystack", null, Token), StringComparison.Ordinal);
+        Assert.Equal("src/a.cs:1: needle", await Search.SearchAsync("needle", "src", Token));
+        Assert.Equal("other/b.cs:1: needle", await Search.SearchAsync("needle", "other/b.cs", Token));
+        Assert.StartsWith("No matches", await Search.SearchAsync("haystack", null, Token), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -251,20 +254,20 @@ public sealed class LocalFileToolsTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(_temp.Workspace, "leak.txt"), Path.Combine(_temp.Outside, "secret.txt"));
         Directory.CreateSymbolicLink(Path.Combine(_temp.Workspace, "out"), _temp.Outside);
 
-        Assert.StartsWith("No matches", await Tools.SearchAsync("secret", null, Token), StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ToolException>(() => Tools.SearchAsync("secret", "../outside", Token));
-        await Assert.ThrowsAsync<ToolException>(() => Tools.SearchAsync("secret", "out", Token));
+        Assert.StartsWith("No matches", await Search.SearchAsync("secret", null, Token), StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ToolException>(() => Search.SearchAsync("secret", "../outside", Token));
+        await Assert.ThrowsAsync<ToolException>(() => Search.SearchAsync("secret", "out", Token));
     }
 
     [Fact]
     public async Task Search_stops_at_the_match_limit_with_a_note()
     {
-        _temp.Write("many.txt", string.Concat(Enumerable.Repeat("hit\n", LocalTools.MaxSearchMatches + 10)));
+        _temp.Write("many.txt", string.Concat(Enumerable.Repeat("hit\n", LocalSearch.MaxSearchMatches + 10)));
 
-        string[] lines = (await Tools.SearchAsync("hit", null, Token)).Split('\n');
+        string[] lines = (await Search.SearchAsync("hit", null, Token)).Split('\n');
 
-        Assert.Equal(LocalTools.MaxSearchMatches + 1, lines.Length);
-        Assert.Equal($"many.txt:{LocalTools.MaxSearchMatches}: hit", lines[^2]);
+        Assert.Equal(LocalSearch.MaxSearchMatches + 1, lines.Length);
+        Assert.Equal($"many.txt:{LocalSearch.MaxSearchMatches}: hit", lines[^2]);
         Assert.Contains("stopped at 200", lines[^1], StringComparison.Ordinal);
     }
 }

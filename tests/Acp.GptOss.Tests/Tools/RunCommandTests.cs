@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Acp.GptOss.Tools;
+using Acp.GptOss.Tools.Local;
+using Microsoft.Extensions.Time.Testing;
 using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Tools;
@@ -13,6 +15,10 @@ public sealed class RunCommandTests : IDisposable
     private static readonly TimeSpan s_processGoneDeadline = TimeSpan.FromSeconds(20);
 
     private readonly TempWorkspace _temp = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly LocalCommands _commands;
+
+    public RunCommandTests() => _commands = new LocalCommands(_temp.Roots, _time);
 
     public void Dispose() => _temp.Dispose();
 
@@ -48,8 +54,8 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task A_cwd_outside_the_workspace_is_refused()
     {
-        await Assert.ThrowsAsync<ToolException>(() => _temp.Tools.RunCommandAsync("pwd", "../outside", s_longTimeout, CancellationToken.None));
-        await Assert.ThrowsAsync<ToolException>(() => _temp.Tools.RunCommandAsync("pwd", "/", s_longTimeout, CancellationToken.None));
+        await Assert.ThrowsAsync<ToolException>(() => _commands.RunCommandAsync("pwd", "../outside", s_longTimeout, CancellationToken.None));
+        await Assert.ThrowsAsync<ToolException>(() => _commands.RunCommandAsync("pwd", "/", s_longTimeout, CancellationToken.None));
     }
 
     [Fact]
@@ -58,9 +64,9 @@ public sealed class RunCommandTests : IDisposable
         JsonElement result = await RunAsync("head -c 100000 /dev/zero | tr '\\0' a; echo END");
 
         string output = result.GetProperty("output").GetString()!;
-        Assert.Equal(LocalTools.MaxCommandOutputBytes, output.Length);
+        Assert.Equal(LocalCommands.MaxCommandOutputBytes, output.Length);
         Assert.EndsWith("aaaEND\n", output, StringComparison.Ordinal);
-        Assert.Equal(100004 - LocalTools.MaxCommandOutputBytes, result.GetProperty("outputTruncatedBytes").GetInt64());
+        Assert.Equal(100004 - LocalCommands.MaxCommandOutputBytes, result.GetProperty("outputTruncatedBytes").GetInt64());
     }
 
     [Fact]
@@ -69,7 +75,12 @@ public sealed class RunCommandTests : IDisposable
         string pidFile = Path.Combine(_temp.Workspace, "sleep.pid");
 
         // The sleep is the shell's child, so only a kill of the whole tree ends it.
-        string json = await _temp.Tools.RunCommandAsync($"echo started; sleep 600 & echo $! > '{pidFile}'; wait", null, TimeSpan.FromSeconds(2), CancellationToken.None);
+        Task<string> run = _commands.RunCommandAsync(
+            $"echo started; sleep 600 & echo $! > '{pidFile}.tmp'; mv '{pidFile}.tmp' '{pidFile}'; wait", null, TimeSpan.FromSeconds(2), CancellationToken.None);
+        // The deadline passes only once the sleep runs, else there is nothing to kill.
+        await WaitForPidAsync(pidFile, run);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        string json = await run.WaitAsync(s_processGoneDeadline);
 
         JsonElement result = JsonDocument.Parse(json).RootElement;
         Assert.True(result.GetProperty("timedOut").GetBoolean());
@@ -84,7 +95,7 @@ public sealed class RunCommandTests : IDisposable
     {
         string pidFile = Path.Combine(_temp.Workspace, "sleep.pid");
         using var cancellation = new CancellationTokenSource();
-        Task<string> run = _temp.Tools.RunCommandAsync($"sleep 600 & echo $! > '{pidFile}.tmp'; mv '{pidFile}.tmp' '{pidFile}'; wait", null, s_longTimeout, cancellation.Token);
+        Task<string> run = _commands.RunCommandAsync($"sleep 600 & echo $! > '{pidFile}.tmp'; mv '{pidFile}.tmp' '{pidFile}'; wait", null, s_longTimeout, cancellation.Token);
 
         // Cancel only once the sleep runs, else there is nothing to kill.
         int pid = await WaitForPidAsync(pidFile, run);
@@ -100,14 +111,14 @@ public sealed class RunCommandTests : IDisposable
         string marker = Path.Combine(_temp.Workspace, "ran");
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => _temp.Tools.RunCommandAsync($"touch '{marker}'", null, s_longTimeout, new CancellationToken(canceled: true)));
+            () => _commands.RunCommandAsync($"touch '{marker}'", null, s_longTimeout, new CancellationToken(canceled: true)));
 
         Assert.False(File.Exists(marker));
     }
 
     private async Task<JsonElement> RunAsync(string command, string? cwd = null)
     {
-        string json = await _temp.Tools.RunCommandAsync(command, cwd, s_longTimeout, CancellationToken.None);
+        string json = await _commands.RunCommandAsync(command, cwd, s_longTimeout, CancellationToken.None);
         return JsonDocument.Parse(json).RootElement.Clone();
     }
 

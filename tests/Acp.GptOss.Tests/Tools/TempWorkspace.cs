@@ -1,4 +1,5 @@
 using Acp.GptOss.Tools;
+using Acp.GptOss.Tools.Local;
 
 namespace Acp.GptOss.Tests.Tools;
 
@@ -18,7 +19,8 @@ internal sealed class TempWorkspace : IDisposable
         Directory.CreateDirectory(Outside);
         File.WriteAllText(Path.Combine(Outside, "secret.txt"), "secret\n");
         Roots = new WorkspaceRoots(Workspace, [Extra]);
-        Tools = new LocalTools(Roots);
+        Files = new LocalFiles(Roots);
+        Search = new LocalSearch(Roots);
     }
 
     public string Root { get; }
@@ -33,7 +35,9 @@ internal sealed class TempWorkspace : IDisposable
 
     public WorkspaceRoots Roots { get; }
 
-    public LocalTools Tools { get; }
+    public LocalFiles Files { get; }
+
+    public LocalSearch Search { get; }
 
     /// <summary>Writes a file under the workspace, making its folders.</summary>
     public string Write(string relative, string content)

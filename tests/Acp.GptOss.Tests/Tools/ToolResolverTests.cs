@@ -2,7 +2,10 @@ using Acp.GptOss.Tools;
 
 namespace Acp.GptOss.Tests.Tools;
 
-/// <summary>harmony.md §7.8: a recipient resolved against the declared functions.</summary>
+/// <summary>
+/// A recipient resolved against the declared functions: with or without the <c>functions.</c> namespace, with a content
+/// type glued to the name, and OpenAI's built-in tools, which are not ours.
+/// </summary>
 public sealed class ToolResolverTests
 {
     private static readonly HashSet<string> s_declared = ["read_file", "shell", "fs__read"];

@@ -18,23 +18,22 @@ namespace Acp.GptOss.Tools.Mcp;
 /// </remarks>
 internal sealed partial class McpToolbox : IAsyncDisposable
 {
-    /// <summary>How long a server has to start, initialize and list its tools.</summary>
-    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
-
     private static long s_lastCallId;
 
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task<Connection?>[] _connections;
     private readonly Task<Catalog> _catalog;
     private readonly Lazy<Task> _disposal;
 
-    private McpToolbox(IReadOnlyList<Acp.Protocol.McpServer> servers, string cwd, ILoggerFactory loggers, TimeSpan connectTimeout)
+    private McpToolbox(IReadOnlyList<Acp.Protocol.McpServer> servers, string cwd, ILoggerFactory loggers, McpToolboxOptions options)
     {
         _logger = loggers.CreateLogger("Acp.GptOss.Mcp");
+        _time = options.TimeProvider;
         var clientLoggers = new McpClientLoggers(loggers);
         // Task.Run: starting a process or resolving a host name may block a moment, and Start must return at once.
-        _connections = [.. servers.Select(server => Task.Run(() => ConnectAsync(server, cwd, clientLoggers, connectTimeout)))];
+        _connections = [.. servers.Select(server => Task.Run(() => ConnectAsync(server, cwd, clientLoggers, options.ConnectTimeout)))];
         _catalog = BuildCatalogAsync();
         _disposal = new Lazy<Task>(DisposeCoreAsync);
     }
@@ -47,20 +46,21 @@ internal sealed partial class McpToolbox : IAsyncDisposable
     /// <param name="cwd">The session's working directory: that of the stdio servers.</param>
     /// <param name="loggers">For our own log lines, and, at Debug, the servers' stderr and the MCP client's own.</param>
     public static McpToolbox Start(IReadOnlyList<Acp.Protocol.McpServer> servers, string cwd, ILoggerFactory loggers) =>
-        Start(servers, cwd, loggers, DefaultConnectTimeout);
+        Start(servers, cwd, loggers, new McpToolboxOptions());
 
-    /// <summary>As <see cref="Start(IReadOnlyList{Acp.Protocol.McpServer}, string, ILoggerFactory)"/>, with another connect timeout (for tests).</summary>
+    /// <summary>As <see cref="Start(IReadOnlyList{Acp.Protocol.McpServer}, string, ILoggerFactory)"/>, with other <paramref name="options"/>.</summary>
     /// <param name="servers">The servers from <c>session/new</c>.</param>
     /// <param name="cwd">The session's working directory.</param>
     /// <param name="loggers">For every log line.</param>
-    /// <param name="connectTimeout">How long each server has to connect and list its tools.</param>
-    internal static McpToolbox Start(IReadOnlyList<Acp.Protocol.McpServer> servers, string cwd, ILoggerFactory loggers, TimeSpan connectTimeout)
+    /// <param name="options">The connect timeout and its clock.</param>
+    public static McpToolbox Start(IReadOnlyList<Acp.Protocol.McpServer> servers, string cwd, ILoggerFactory loggers, McpToolboxOptions options)
     {
         ArgumentNullException.ThrowIfNull(servers);
         ArgumentException.ThrowIfNullOrEmpty(cwd);
         ArgumentNullException.ThrowIfNull(loggers);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(connectTimeout, TimeSpan.Zero);
-        return new McpToolbox(servers, cwd, loggers, connectTimeout);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ConnectTimeout, TimeSpan.Zero);
+        return new McpToolbox(servers, cwd, loggers, options);
     }
 
     /// <summary>
@@ -216,8 +216,8 @@ internal sealed partial class McpToolbox : IAsyncDisposable
 
     private async Task<Connection?> ConnectAsync(Acp.Protocol.McpServer server, string cwd, McpClientLoggers clientLoggers, TimeSpan timeout)
     {
-        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        connecting.CancelAfter(timeout);
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, deadline.Token);
         McpClient? client = null;
         try
         {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Acp.GptOss.Tools.Mcp;
 using Acp.Protocol;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Tools.Mcp;
@@ -231,17 +232,20 @@ public sealed class McpToolboxTests : IDisposable
     public async Task A_server_that_never_answers_times_out_is_logged_and_stopped()
     {
         string pidFile = Path.Combine(_temp.Root, "silent.pid");
+        var time = new FakeTimeProvider();
         await using McpToolbox box = McpToolbox.Start(
             [McpTestServer.Stdio("silent", new NameValue("MCP_TEST_SILENT", "1"), new NameValue("MCP_TEST_PID_FILE", pidFile))],
             _temp.Workspace,
             _loggers.Factory,
-            TimeSpan.FromSeconds(5));
+            new McpToolboxOptions { ConnectTimeout = TimeSpan.FromSeconds(5), TimeProvider = time });
+        // The server runs, so its connect has begun and its deadline is set: let the deadline pass.
+        int pid = await ReadPidAsync(pidFile);
+        time.Advance(TimeSpan.FromSeconds(5));
 
         IReadOnlyList<McpFunction> functions = await box.GetFunctionsAsync(CancellationToken.None).WaitAsync(s_deadline);
 
         Assert.Empty(functions);
         Assert.Contains(_loggers.Warnings, w => w.Message.Contains("silent", StringComparison.Ordinal) && w.Message.Contains("within 5 s", StringComparison.Ordinal));
-        int pid = await ReadPidAsync(pidFile);
         Assert.True(await ProcessState.IsGoneAsync(pid, s_deadline), $"the server (pid {pid}) still runs after its connect timed out");
     }
 
