@@ -161,11 +161,11 @@ internal sealed partial class RelayServer : IAsyncDisposable
             json.WriteString("version", AppVersion.Current);
             json.WriteNumber("connections", Connections);
             json.WriteStartArray("models");
-            foreach (ModelSlot model in _engines.Models)
+            foreach (IModel model in _engines.Models)
             {
                 ModelStatus status = model.GetStatus();
                 json.WriteStartObject();
-                json.WriteString("role", status.Role);
+                json.WriteString("role", status.Role.WireName());
                 json.WriteString("state", StateName(status.State));
                 json.WriteString("path", status.Path);
                 if (status.Error is { } error)

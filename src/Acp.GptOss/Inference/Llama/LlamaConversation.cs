@@ -3,10 +3,7 @@ using System.Runtime.CompilerServices;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
-
-/// <summary>What one generation decodes: the prompt and the ids that end it.</summary>
-internal sealed record LlamaRequest(ReadOnlyMemory<int> Prompt, ReadOnlyMemory<int> StopTokens);
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// One conversation's llama context on a <see cref="ModelSlot"/>, whichever model it is. The context is made for
@@ -328,47 +325,6 @@ internal sealed partial class LlamaConversation : IDisposable
 
         run.Finish();
         run.Tokens.Complete(error);
-    }
-
-    /// <summary>One generation's stop signal, hand-off and model lease, shared by the reader and the decode thread.</summary>
-    private sealed class DecodeRun(CancellationTokenSource stop, TokenHandoff tokens, ModelSlot.Lease lease)
-    {
-        private readonly Lock _gate = new();
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private bool _finished;
-
-        public TokenHandoff Tokens => tokens;
-
-        public CancellationToken Token => stop.Token;
-
-        /// <summary>Completes once the decode thread is done with the context and the model.</summary>
-        public Task Done => _done.Task;
-
-        /// <summary>The reader is done: stop decoding, if it still runs.</summary>
-        public void Stop()
-        {
-            lock (_gate)
-            {
-                if (!_finished)
-                {
-                    // Sets llama.cpp's abort flag, no more.
-                    stop.Cancel();
-                }
-            }
-        }
-
-        /// <summary>The decode thread is done: release the model, and let the next generation start.</summary>
-        public void Finish()
-        {
-            lock (_gate)
-            {
-                _finished = true;
-            }
-
-            stop.Dispose();
-            lease.Dispose();
-            _done.SetResult();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
