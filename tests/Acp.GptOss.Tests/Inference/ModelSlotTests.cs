@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Acp.GptOss.Dev;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +16,7 @@ public sealed class ModelSlotTests
         var events = Channel.CreateUnbounded<TelemetryEvent>();
         telemetry.Subscribe(e => events.Writer.TryWrite(e));
         var slot = new ModelSlot(
-            new ModelSlotOptions { Role = "gpt-oss", Path = path, RequiredArchitecture = "gpt-oss", ContextSize = 2048, IdleUnload = idle },
+            new ModelSlotOptions { Role = ModelRole.GptOss, Path = path, RequiredArchitecture = "gpt-oss", ContextSize = 2048, IdleUnload = idle },
             telemetry, NullLogger.Instance);
         return (slot, events);
     }
