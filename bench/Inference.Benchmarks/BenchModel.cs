@@ -1,5 +1,5 @@
 using Acp.GptOss.Dev;
-using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Harmony.Conversations;
 using LlamaCpp;
 using Microsoft.Extensions.Logging.Abstractions;

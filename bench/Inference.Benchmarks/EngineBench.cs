@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Harmony.Rendering;
 using LlamaCpp;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -15,6 +15,6 @@ internal sealed record AgentEngines(IInferenceEngine GptOss, IChatEngine? Fast, 
     {
     }
 
-    /// <summary>Every model file, for status, load and unload.</summary>
-    public IEnumerable<ModelSlot> Models => Fast?.Model is { } fast ? [.. GptOss.Models, fast] : GptOss.Models;
+    /// <summary>Every model, for status, load and unload.</summary>
+    public IEnumerable<IModel> Models => Fast?.Model is { } fast ? [.. GptOss.Models, fast] : GptOss.Models;
 }

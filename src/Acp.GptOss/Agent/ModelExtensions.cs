@@ -40,11 +40,11 @@ internal sealed class ModelExtensions(AgentEngines engines)
             case Status:
                 return StatusResult();
             case Load:
-                foreach (ModelSlot slot in Select(parameters))
+                foreach (IModel model in Select(parameters))
                 {
                     try
                     {
-                        await slot.LoadAsync(cancellationToken).ConfigureAwait(false);
+                        await model.LoadAsync(cancellationToken).ConfigureAwait(false);
                     }
                     catch (InferenceException)
                     {
@@ -54,7 +54,7 @@ internal sealed class ModelExtensions(AgentEngines engines)
 
                 return StatusResult();
             case Unload:
-                await Task.WhenAll(Select(parameters).Select(slot => slot.UnloadAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(Select(parameters).Select(model => model.UnloadAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
                 return StatusResult();
             default:
                 throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, $"Method not found: {method}");
@@ -66,23 +66,23 @@ internal sealed class ModelExtensions(AgentEngines engines)
         AgentJsonContext.Default.StatusResult);
 
     // {"model": "gpt-oss" | "fast"} picks one; no model, every one.
-    private List<ModelSlot> Select(JsonElement parameters)
+    private List<IModel> Select(JsonElement parameters)
     {
-        List<ModelSlot> models = [.. engines.Models];
+        List<IModel> models = [.. engines.Models];
         if (parameters.ValueKind != JsonValueKind.Object || !parameters.TryGetProperty("model", out JsonElement model))
         {
             return models;
         }
 
-        string? role = model.ValueKind == JsonValueKind.String ? model.GetString() : null;
-        if (role is not (ModelRoles.GptOssName or ModelRoles.FastName))
+        if (ModelRoles.FromWireName(model.ValueKind == JsonValueKind.String ? model.GetString() : null) is not { } role)
         {
-            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: model is \"{ModelRoles.GptOssName}\" or \"{ModelRoles.FastName}\".");
+            throw new JsonRpcException(
+                JsonRpcErrorCodes.InvalidParams, $"Invalid params: model is \"{ModelRole.GptOss.WireName()}\" or \"{ModelRole.Fast.WireName()}\".");
         }
 
-        return models.FirstOrDefault(m => m.Role == role) is { } slot
-            ? [slot]
-            : throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: no {role} model is configured.");
+        return models.FirstOrDefault(m => m.Role == role) is { } chosen
+            ? [chosen]
+            : throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"Invalid params: no {role.WireName()} model is configured.");
     }
 }
 

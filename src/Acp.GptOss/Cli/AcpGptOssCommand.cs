@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
-using Acp.GptOss.Relay;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
+using Acp.GptOss.Inference.Scripted;
 using Acp.GptOss.Models;
 using Acp.GptOss.Routing;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using System.Text;
 using Acp.GptOss.Dev;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Acp.GptOss.Hosting;
-using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Models;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
@@ -22,7 +22,7 @@ internal static class DoctorCommand
             report.AppendLine(CultureInfo.InvariantCulture, $"acp-gptoss {AppVersion.Current}");
             try
             {
-                LlamaBackend backend = LlamaInferenceEngine.InitializeBackend(loggers().CreateLogger("Doctor"), nativeDirectory: null);
+                LlamaBackend backend = LlamaRuntime.Initialize(loggers().CreateLogger("Doctor"), nativeDirectory: null);
                 report.AppendLine(CultureInfo.InvariantCulture, $"llama.cpp runtime: {backend.LibraryPath} ({LlamaBackend.RuntimePackage})");
                 report.AppendLine(CultureInfo.InvariantCulture, $"build: {backend.Variant} (the AVX level LLamaSharp chose for this CPU), ggml {backend.Version}, commit {backend.Commit}");
                 foreach (LlamaDevice device in backend.Devices)

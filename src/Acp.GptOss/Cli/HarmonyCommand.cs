@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Text;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Harmony;
 using Harmony.Conversations;
 using Harmony.Parsing;

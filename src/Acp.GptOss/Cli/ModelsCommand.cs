@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Inference;
 using Acp.GptOss.Models;
 using Microsoft.Extensions.Logging;
 
@@ -102,7 +103,7 @@ internal static class ModelsCommand
         foreach (FoundModel model in found)
         {
             string canonical = FileFacts.Canonical(model.Path);
-            string role = canonical == gptOss ? "gpt-oss" : canonical == fast ? "fast" : model.Architecture == "gpt-oss" ? "gpt-oss-capable" : "other";
+            string role = canonical == gptOss ? ModelRole.GptOss.WireName() : canonical == fast ? ModelRole.Fast.WireName() : model.Architecture == "gpt-oss" ? "gpt-oss-capable" : "other";
             if (json)
             {
                 WriteJson(output, model, role);

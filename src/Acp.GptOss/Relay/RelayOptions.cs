@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using Acp.GptOss.Agent;
 using Acp.Protocol.JsonRpc;
 
@@ -29,6 +30,9 @@ internal sealed record RelayOptions
     public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(1);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Called as each connection ends, with the close status the relay chose (null when the client closed or vanished).</summary>
+    public Action<WebSocketCloseStatus?>? ConnectionEnded { get; init; }
 
     /// <summary>Parses <c>host:port</c> (an IP address or <c>localhost</c>; <c>[::1]:port</c> for IPv6).</summary>
     public static bool TryParseListen(string text, bool allowRemote, out IPEndPoint? endPoint, out string? error)

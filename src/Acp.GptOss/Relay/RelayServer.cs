@@ -57,9 +57,6 @@ internal sealed partial class RelayServer : IAsyncDisposable
     /// <summary>Open ACP connections.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>Raised when a connection ends, with the close status the relay chose (null when the client closed or vanished).</summary>
-    public event Action<WebSocketCloseStatus?>? ConnectionEnded;
-
     /// <summary>Binds the address and starts serving; the engines stay the caller's.</summary>
     public static async Task<RelayServer> StartAsync(RelayOptions options, AgentEngines engines, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
@@ -161,11 +158,11 @@ internal sealed partial class RelayServer : IAsyncDisposable
             json.WriteString("version", AppVersion.Current);
             json.WriteNumber("connections", Connections);
             json.WriteStartArray("models");
-            foreach (ModelSlot model in _engines.Models)
+            foreach (IModel model in _engines.Models)
             {
                 ModelStatus status = model.GetStatus();
                 json.WriteStartObject();
-                json.WriteString("role", status.Role);
+                json.WriteString("role", status.Role.WireName());
                 json.WriteString("state", StateName(status.State));
                 json.WriteString("path", status.Path);
                 if (status.Error is { } error)
@@ -268,7 +265,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
             socket.Dispose();
             open = Interlocked.Decrement(ref _connections);
             LogDisconnected(_logger, remote, closedWith is { } status ? (int)status : 0, open);
-            ConnectionEnded?.Invoke(closedWith);
+            _options.ConnectionEnded?.Invoke(closedWith);
         }
     }
 

@@ -27,8 +27,6 @@ internal sealed class RelayToken
     /// <summary>True when this start created the file: the one time the token is shown.</summary>
     public bool Generated { get; }
 
-    public static RelayToken FromValue(string value) => new(value, "the caller", generated: false);
-
     /// <summary>The token from the environment, else from <paramref name="directory"/>, creating it (0600, folder 0700) if absent.</summary>
     /// <exception cref="IOException">The file exists but is empty or unreadable.</exception>
     public static RelayToken Load(string directory) => Load(directory, Environment.GetEnvironmentVariable(EnvironmentVariable));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Acp.GptOss.Cli;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -68,7 +69,7 @@ public sealed class GpuLayersTests
             new Harmony.Conversations.HarmonySystemContent(), null, [Harmony.Conversations.HarmonyMessage.User("Hi")]));
 
         int[] answer = await session.GenerateAsync(prompt, new GenerationOptions(32, encoding.SamplingStops.ToArray()), CancellationToken.None).ToArrayAsync();
-        LoadedModel loaded = await engine.Models[0].LoadAsync(CancellationToken.None);
+        LoadedModel loaded = await ((ModelSlot)engine.Models[0]).LoadAsync(CancellationToken.None);
         lock (loadEvents)
         {
             return (answer, loaded.Model.GpuLayers, loadEvents.Single(e => e.Stage == LoadStageEvent.WeightsMapped).Detail ?? "");

@@ -1,4 +1,4 @@
-using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Harmony;
 using Harmony.Conversations;

@@ -1,4 +1,5 @@
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using LlamaCpp.Gguf;
 
 namespace Acp.GptOss.Tests.Inference;

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Acp.GptOss.Dev;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -9,14 +10,14 @@ namespace Acp.GptOss.Tests.Inference;
 /// <summary>A model's life on the real runtime: load, status, telemetry stages, unload, retry, idle unload.</summary>
 public sealed class ModelSlotTests
 {
-    private static (ModelSlot Slot, Channel<TelemetryEvent> Events) Create(string path, TimeSpan? idle = null)
+    private static (ModelSlot Slot, Channel<TelemetryEvent> Events) Create(string path, TimeSpan? idle = null, TimeProvider? time = null)
     {
         var telemetry = new Telemetry(NullLogger.Instance);
         var events = Channel.CreateUnbounded<TelemetryEvent>();
         telemetry.Subscribe(e => events.Writer.TryWrite(e));
         var slot = new ModelSlot(
-            new ModelSlotOptions { Role = "gpt-oss", Path = path, RequiredArchitecture = "gpt-oss", ContextSize = 2048, IdleUnload = idle },
-            telemetry, NullLogger.Instance);
+            new ModelSlotOptions { Role = ModelRole.GptOss, Path = path, RequiredArchitecture = "gpt-oss", ContextSize = 2048, IdleUnload = idle },
+            telemetry, NullLogger.Instance, time);
         return (slot, events);
     }
 
@@ -103,10 +104,12 @@ public sealed class ModelSlotTests
     [ModelFact]
     public async Task An_idle_model_unloads_by_itself()
     {
-        (ModelSlot slot, Channel<TelemetryEvent> events) = Create(TestModels.Chain("<|channel|>final<|message|>Hi<|return|>"), idle: TimeSpan.FromMilliseconds(50));
+        var time = new ManualTime();
+        (ModelSlot slot, Channel<TelemetryEvent> events) = Create(TestModels.Chain("<|channel|>final<|message|>Hi<|return|>"), idle: TimeSpan.FromMinutes(5), time);
         await using (slot)
         {
             await slot.LoadAsync(CancellationToken.None);
+            time.Advance(TimeSpan.FromMinutes(5));
             string stage;
             do
             {
@@ -143,5 +146,72 @@ public sealed class ModelSlotTests
         Assert.Equal(before, after);
         // The chain starts from the prompt's last token, assistant; the model answers the rest.
         Assert.Equal(GptOssModelGenerator.ChainTokens(TestModels.VocabularyModel.Vocabulary, Completion).Skip(1), before);
+    }
+
+    /// <summary>A clock that moves only when told; each move fires every timer once.</summary>
+    private sealed class ManualTime : TimeProvider
+    {
+        private readonly Lock _gate = new();
+        private readonly List<ManualTimer> _timers = [];
+        private long _now;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp()
+        {
+            lock (_gate)
+            {
+                return _now;
+            }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new ManualTimer(this, () => callback(state));
+            lock (_gate)
+            {
+                _timers.Add(timer);
+            }
+
+            return timer;
+        }
+
+        public void Advance(TimeSpan by)
+        {
+            ManualTimer[] timers;
+            lock (_gate)
+            {
+                _now += by.Ticks;
+                timers = [.. _timers];
+            }
+
+            foreach (ManualTimer timer in timers)
+            {
+                timer.Fire();
+            }
+        }
+
+        private void Remove(ManualTimer timer)
+        {
+            lock (_gate)
+            {
+                _timers.Remove(timer);
+            }
+        }
+
+        private sealed class ManualTimer(ManualTime time, Action tick) : ITimer
+        {
+            public void Fire() => tick();
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose() => time.Remove(this);
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Harmony;
 using Harmony.Rendering;

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
 using Harmony.Tokenizers;
 using LlamaCpp.Gguf;

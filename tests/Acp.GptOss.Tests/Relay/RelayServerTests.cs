@@ -191,13 +191,13 @@ public sealed class RelayServerTests : IAsyncLifetime
     {
         string story = string.Concat(Enumerable.Repeat("and then ", 20_000));
         var engine = new FakeEngine($"<|channel|>final<|message|>{story}<|return|>");
+        var ended = new TaskCompletionSource<WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
         RelayServer relay = await StartAsync(engine, o => o with
         {
             Agent = o.Agent with { MaxTokens = 1_000_000 },
             Transport = o.Transport with { StallTimeout = TimeSpan.FromMilliseconds(500) },
+            ConnectionEnded = status => ended.TrySetResult(status),
         });
-        var ended = new TaskCompletionSource<WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        relay.ConnectionEnded += status => ended.TrySetResult(status);
         await using RelayClient stalled = await RelayClient.ConnectAsync(relay.Address, Token);
         string session = await stalled.NewSessionAsync();
 
@@ -308,7 +308,7 @@ public sealed class RelayServerTests : IAsyncLifetime
         var options = new RelayOptions
         {
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
-            Token = RelayToken.FromValue(Token),
+            Token = RelayToken.Load(Path.GetTempPath(), fromEnvironment: Token),
             Transport = new WebSocketPeerOptions(),
         };
         RelayServer relay = await RelayServer.StartAsync(configure?.Invoke(options) ?? options, new AgentEngines(engine), NullLoggerFactory.Instance, Timeout());

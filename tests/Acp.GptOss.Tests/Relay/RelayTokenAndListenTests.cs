@@ -51,7 +51,7 @@ public sealed class RelayTokenAndListenTests
     [Fact]
     public void Matches_accepts_only_the_exact_token()
     {
-        RelayToken token = RelayToken.FromValue("secret");
+        RelayToken token = RelayToken.Load(Path.GetTempPath(), fromEnvironment: "secret");
 
         Assert.True(token.Matches("secret"));
         Assert.False(token.Matches("secret "));

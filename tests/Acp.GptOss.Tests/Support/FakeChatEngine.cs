@@ -10,7 +10,7 @@ internal sealed class FakeChatEngine(params string[] pieces) : IChatEngine
 
     public string Description => "fake fast";
 
-    public ModelSlot? Model => null;
+    public IModel? Model => null;
 
     /// <summary>Each call's messages, in order.</summary>
     public List<IReadOnlyList<ChatMessage>> Calls { get; } = [];

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Acp.GptOss.Dev;
-using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Llama;
 using LlamaCpp;
 using Microsoft.Extensions.Logging.Abstractions;
 

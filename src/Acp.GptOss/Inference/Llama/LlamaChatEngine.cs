@@ -3,7 +3,7 @@ using System.Text;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// The fast model in-process: any llama.cpp GGUF with a chat template that llama.cpp knows. Prompts are rendered by
@@ -13,8 +13,6 @@ namespace Acp.GptOss.Inference;
 /// <remarks>Thread-safe; one llama context per session.</remarks>
 internal sealed class LlamaChatEngine : IChatEngine
 {
-    public const string Role = "fast";
-
     private readonly LlamaEngineOptions _options;
     private readonly Telemetry _telemetry;
     private readonly ILogger _logger;
@@ -28,7 +26,7 @@ internal sealed class LlamaChatEngine : IChatEngine
         _slot = new ModelSlot(
             new ModelSlotOptions
             {
-                Role = Role, Path = options.ModelPath, ContextSize = options.ContextSize, NativeDirectory = options.NativeDirectory,
+                Role = ModelRole.Fast, Path = options.ModelPath, ContextSize = options.ContextSize, NativeDirectory = options.NativeDirectory,
                 IdleUnload = options.IdleUnload, GpuLayers = options.GpuLayers,
             },
             telemetry, logger);
@@ -36,7 +34,7 @@ internal sealed class LlamaChatEngine : IChatEngine
 
     public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
 
-    public ModelSlot Model => _slot;
+    public IModel Model => _slot;
 
     /// <summary>Creates the engine; the model loads when a turn first needs it.</summary>
     public static LlamaChatEngine Start(LlamaEngineOptions options, Telemetry telemetry, ILoggerFactory loggers) =>

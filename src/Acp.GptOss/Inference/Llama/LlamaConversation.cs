@@ -1,42 +1,28 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
-
-/// <summary>What one generation decodes: the prompt and the ids that end it.</summary>
-internal sealed record LlamaRequest(ReadOnlyMemory<int> Prompt, ReadOnlyMemory<int> StopTokens);
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
-/// One conversation's llama context on a <see cref="ModelSlot"/>, whichever model it is. The context is made for
-/// the model as loaded now, freed when the model unloads, and made again on next use. Each generation holds the
-/// model (it cannot unload meanwhile), decodes on a thread of its own, hands its tokens to the async reader, and
-/// reports its prefill and decode as telemetry. A cancelled generation returns at once, without waiting for
-/// llama.cpp: its abort lands between graph nodes, and a node of a large model on a CPU can take longer than a user
-/// should wait for "cancelled". Its thread finishes stopping (llama.cpp returns, the cache is trimmed, the model is
-/// released) in the background, and the conversation's next generation waits for that.
+/// One conversation on a <see cref="ModelSlot"/>, whichever model it is, with a llama context of its own (a
+/// <see cref="ConversationContext"/>: made for the model as loaded now, freed when the model unloads, and made again
+/// on next use). Each generation holds the model (it cannot unload meanwhile), decodes on a thread of its own, hands
+/// its tokens to the async reader, and reports its prefill and decode as telemetry. A cancelled generation returns
+/// at once, without waiting for llama.cpp: its abort lands between graph nodes, and a node of a large model on a CPU
+/// can take longer than a user should wait for "cancelled". Its thread finishes stopping (llama.cpp returns, the
+/// cache is trimmed, the model is released) in the background, and the conversation's next generation waits for that.
 /// </summary>
 /// <remarks>Thread-safe for one generation at a time.</remarks>
 internal sealed partial class LlamaConversation : IDisposable
 {
-    private static readonly int[] s_warmUpPrompt = [0];
-
     private readonly ModelSlot _slot;
+    private readonly ConversationContext _context;
     private readonly Telemetry _telemetry;
     private readonly string _sessionId;
-    private readonly int _threads;
-    private readonly LlamaSamplingOptions _sampling;
     private readonly ILogger _logger;
     private readonly IDisposable _unloadRegistration;
-    private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closing = new();
-    private LlamaGenerator? _generator;
-    private long _generation;
-    private Task<LlamaGenerator>? _making;
-    private long _makingGeneration;
-    private bool _disposed;
-    private bool _running;
 
     // The last generation's thread: done once llama.cpp has stopped, the cache is trimmed and the model released.
     private Task _decoding = Task.CompletedTask;
@@ -44,25 +30,15 @@ internal sealed partial class LlamaConversation : IDisposable
     public LlamaConversation(ModelSlot slot, Telemetry telemetry, string sessionId, int threads, LlamaSamplingOptions sampling, ILogger logger)
     {
         _slot = slot;
+        _context = new ConversationContext(slot, sessionId, threads, sampling);
         _telemetry = telemetry;
         _sessionId = sessionId;
-        _threads = threads;
-        _sampling = sampling;
         _logger = logger;
-        _unloadRegistration = slot.OnUnload(DropGenerator);
+        _unloadRegistration = slot.OnUnload(_context.Drop);
     }
 
     /// <summary>The context size, once a context was made; null before.</summary>
-    public int? ContextSize
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _generator?.ContextSize;
-            }
-        }
-    }
+    public int? ContextSize => _context.ContextSize;
 
     /// <summary>
     /// Starts making the context in the background, once the model has loaded, rather than on the first prompt:
@@ -75,7 +51,7 @@ internal sealed partial class LlamaConversation : IDisposable
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         using ModelSlot.Lease lease = await _slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        await GetGeneratorAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _context.GetAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task PrepareQuietlyAsync()
@@ -116,7 +92,7 @@ internal sealed partial class LlamaConversation : IDisposable
         {
             // Made in the background (or being made): a cancel while it is made answers at once, and the context is
             // there for the next prompt.
-            generator = await GetGeneratorAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
+            generator = await _context.GetAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
             built = request(lease.Loaded.Model);
         }
         catch
@@ -131,10 +107,7 @@ internal sealed partial class LlamaConversation : IDisposable
         ILogger logger = _logger;
         generator.PrefillProgress = decoded => LogPrefill(logger, decoded, promptLength);
         _decoding = run.Done;
-        lock (_gate)
-        {
-            _running = true;
-        }
+        _context.BeginRun();
 
         var decoding = new Thread(() => Decode(generator, built, maxTokens, run)) { IsBackground = true, Name = "llama decode" };
         decoding.Start();
@@ -169,106 +142,7 @@ internal sealed partial class LlamaConversation : IDisposable
         _unloadRegistration.Dispose();
         // A context still being made in advance is not wanted any more.
         _closing.Cancel();
-        lock (_gate)
-        {
-            _disposed = true;
-            if (_running)
-            {
-                // A cancelled generation is still stopping: its thread frees the context when done.
-                return;
-            }
-        }
-
-        DropGenerator();
-    }
-
-    // The context for the model as loaded now: the one made, the one being made, or a new one made on the native
-    // worker (creating it and the warm-up decode block for a while), holding the model meanwhile.
-    private Task<LlamaGenerator> GetGeneratorAsync(ModelSlot.Lease lease)
-    {
-        LoadedModel loaded = lease.Loaded;
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_generator is not null && _generation == loaded.Generation)
-            {
-                return Task.FromResult(_generator);
-            }
-
-            if (_making is { IsFaulted: false, IsCanceled: false } making && _makingGeneration == loaded.Generation)
-            {
-                return making;
-            }
-
-            ModelSlot.Lease held = _slot.Share(lease);
-            _makingGeneration = loaded.Generation;
-            _making = NativeWorker.RunAsync(() => MakeGenerator(held));
-            return _making;
-        }
-    }
-
-    private LlamaGenerator MakeGenerator(ModelSlot.Lease lease)
-    {
-        using (lease)
-        {
-            LoadedModel loaded = lease.Loaded;
-            long started = Stopwatch.GetTimestamp();
-            LlamaGenerator generator;
-            try
-            {
-                generator = new LlamaGenerator(loaded.Model, new LlamaContextOptions { ContextSize = loaded.ContextSize, Threads = _threads }, _sampling);
-            }
-            catch (LlamaException e)
-            {
-                throw new InferenceException(e.Message, e);
-            }
-
-            try
-            {
-                _slot.ReportStage(LoadStageEvent.ContextCreated, Stopwatch.GetElapsedTime(started), $"{generator.ContextSize}-token context for session {_sessionId}");
-                if (_slot.ClaimWarmUp(loaded))
-                {
-                    Warm(generator);
-                }
-
-                lock (_gate)
-                {
-                    // Closed meanwhile: nobody will free it but us.
-                    ObjectDisposedException.ThrowIf(_disposed, this);
-                    _generator?.Dispose();
-                    _generator = generator;
-                    _generation = loaded.Generation;
-                    return generator;
-                }
-            }
-            catch
-            {
-                generator.Dispose();
-                throw;
-            }
-        }
-    }
-
-    // One decode pages in the weights llama.cpp mapped but has not read, so the first prompt does not pay for it;
-    // the cache is then emptied.
-    private void Warm(LlamaGenerator generator)
-    {
-        long started = Stopwatch.GetTimestamp();
-        foreach (int _ in generator.Generate(s_warmUpPrompt, 0, ReadOnlyMemory<int>.Empty, CancellationToken.None))
-        {
-        }
-
-        generator.Reset();
-        _slot.ReportStage(LoadStageEvent.Warm, Stopwatch.GetElapsedTime(started), "one decode");
-    }
-
-    private void DropGenerator()
-    {
-        lock (_gate)
-        {
-            _generator?.Dispose();
-            _generator = null;
-        }
+        _context.Close();
     }
 
     private void Report(LlamaGenerationStatistics statistics, LlamaGenerationTimings timings, Exception? error, int promptTokens)
@@ -315,60 +189,9 @@ internal sealed partial class LlamaConversation : IDisposable
             LogReportFailed(_logger, e);
         }
 
-        lock (_gate)
-        {
-            _running = false;
-            if (_disposed)
-            {
-                // The conversation closed while this generation was stopping.
-                _generator?.Dispose();
-                _generator = null;
-            }
-        }
-
+        _context.EndRun();
         run.Finish();
         run.Tokens.Complete(error);
-    }
-
-    /// <summary>One generation's stop signal, hand-off and model lease, shared by the reader and the decode thread.</summary>
-    private sealed class DecodeRun(CancellationTokenSource stop, TokenHandoff tokens, ModelSlot.Lease lease)
-    {
-        private readonly Lock _gate = new();
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private bool _finished;
-
-        public TokenHandoff Tokens => tokens;
-
-        public CancellationToken Token => stop.Token;
-
-        /// <summary>Completes once the decode thread is done with the context and the model.</summary>
-        public Task Done => _done.Task;
-
-        /// <summary>The reader is done: stop decoding, if it still runs.</summary>
-        public void Stop()
-        {
-            lock (_gate)
-            {
-                if (!_finished)
-                {
-                    // Sets llama.cpp's abort flag, no more.
-                    stop.Cancel();
-                }
-            }
-        }
-
-        /// <summary>The decode thread is done: release the model, and let the next generation start.</summary>
-        public void Finish()
-        {
-            lock (_gate)
-            {
-                _finished = true;
-            }
-
-            stop.Dispose();
-            lease.Dispose();
-            _done.SetResult();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]

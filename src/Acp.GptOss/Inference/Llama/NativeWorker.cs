@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// One long-lived thread for the llama.cpp work that blocks for a while outside a generation: making a session's

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Net;
 using Acp.GptOss.Agent;
-using Acp.GptOss.Cli;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Relay;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Relay;
+namespace Acp.GptOss.Cli;
 
 /// <summary><c>acp-gptoss relay</c>: the agent over WebSockets, for browsers and remote clients.</summary>
 internal static class RelayCommand

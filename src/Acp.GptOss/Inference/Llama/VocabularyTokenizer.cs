@@ -1,7 +1,7 @@
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>A GGUF's vocabulary without its weights: for counting and rendering tokens exactly as the model will.</summary>
 internal static class VocabularyTokenizer
@@ -20,7 +20,7 @@ internal static class VocabularyTokenizer
 
         try
         {
-            LlamaBackend backend = LlamaInferenceEngine.InitializeBackend(logger, nativeDirectory);
+            LlamaBackend backend = LlamaRuntime.Initialize(logger, nativeDirectory);
             LlamaModel model = LlamaModel.Load(backend, path, new LlamaModelOptions { VocabularyOnly = true, RequiredArchitecture = requiredArchitecture });
             try
             {

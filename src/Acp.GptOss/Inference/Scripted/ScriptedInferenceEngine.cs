@@ -3,7 +3,7 @@ using System.Text;
 using Harmony;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Scripted;
 
 /// <summary>
 /// A scripted model for tests and demos. The script is a file whose content is the completion of every sampling

@@ -1,7 +1,7 @@
 using System.Globalization;
 using LlamaCpp.Gguf;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// Checks, before anything is allocated, that the weights and the KV cache of the requested context fit in the

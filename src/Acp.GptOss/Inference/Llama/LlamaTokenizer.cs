@@ -1,7 +1,7 @@
 using Harmony;
 using LlamaCpp;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// Harmony's view of a GGUF's own vocabulary: ordinary text through llama.cpp's tokenizer, token bytes from the

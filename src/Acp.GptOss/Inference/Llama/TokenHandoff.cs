@@ -1,7 +1,7 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Sources;
 
-namespace Acp.GptOss.Inference;
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// Hands token ids from a decoding thread to an async reader: one writer, one reader, one generation at a time.

@@ -1,34 +1,8 @@
 using Harmony;
 using Harmony.Tokenizers;
-using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
-
-/// <summary>How the embedded engine runs.</summary>
-internal sealed record LlamaEngineOptions
-{
-    /// <summary>The GPT-OSS GGUF.</summary>
-    public required string ModelPath { get; init; }
-
-    /// <summary>The context size of each session, shrunk if it does not fit in memory.</summary>
-    public int ContextSize { get; init; } = 8192;
-
-    /// <summary>CPU threads.</summary>
-    public int Threads { get; init; } = Environment.ProcessorCount;
-
-    /// <summary>Sampling: OpenAI's recommended temperature 1.0 and top-p 1.0 unless told otherwise.</summary>
-    public LlamaSamplingOptions Sampling { get; init; } = new();
-
-    /// <summary>Where the native runtime is, if not beside the application.</summary>
-    public string? NativeDirectory { get; init; }
-
-    /// <summary>Layers offloaded to a GPU: -1 every layer when a GPU backend is present, 0 none.</summary>
-    public int GpuLayers { get; init; } = -1;
-
-    /// <summary>Unload the weights after this long without a prompt; never when null.</summary>
-    public TimeSpan? IdleUnload { get; init; }
-}
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// GPT-OSS in-process through llama.cpp, the default engine. The weights load in the background when the first
@@ -38,10 +12,9 @@ internal sealed record LlamaEngineOptions
 /// vocabulary; no file is read for it), and the load's preflight refuses a GGUF whose vocabulary is another.
 /// </summary>
 /// <remarks>Thread-safe; one llama context per session, freed when the model unloads and made again on next use.</remarks>
-internal sealed partial class LlamaInferenceEngine : IInferenceEngine
+internal sealed class LlamaInferenceEngine : IInferenceEngine
 {
     public const string Architecture = "gpt-oss";
-    public const string Role = "gpt-oss";
 
     private readonly LlamaEngineOptions _options;
     private readonly Telemetry _telemetry;
@@ -56,7 +29,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
         _slot = new ModelSlot(
             new ModelSlotOptions
             {
-                Role = Role, Path = options.ModelPath, RequiredArchitecture = Architecture, ContextSize = options.ContextSize,
+                Role = ModelRole.GptOss, Path = options.ModelPath, RequiredArchitecture = Architecture, ContextSize = options.ContextSize,
                 NativeDirectory = options.NativeDirectory, IdleUnload = options.IdleUnload, GpuLayers = options.GpuLayers,
                 CheckHeader = CheckVocabulary,
             },
@@ -65,7 +38,7 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
 
     public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
 
-    public IReadOnlyList<ModelSlot> Models => [_slot];
+    public IReadOnlyList<IModel> Models => [_slot];
 
     /// <summary>Creates the engine; nothing loads until a session opens or a status request asks for it.</summary>
     public static LlamaInferenceEngine Start(LlamaEngineOptions options, Telemetry telemetry, ILoggerFactory loggers) =>
@@ -141,20 +114,6 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
 
     public ValueTask DisposeAsync() => _slot.DisposeAsync();
 
-    /// <summary>Initializes the native runtime once per process, with llama.cpp's log routed to ours.</summary>
-    /// <exception cref="LlamaException">The runtime is missing.</exception>
-    public static LlamaBackend InitializeBackend(ILogger logger, string? nativeDirectory) => LlamaBackend.Initialize(new LlamaBackendOptions
-    {
-        NativeDirectory = nativeDirectory,
-        Log = (level, line) => LogNative(logger, level switch
-        {
-            LlamaLogLevel.Error => LogLevel.Error,
-            LlamaLogLevel.Warning => LogLevel.Warning,
-            // llama.cpp's "info" is chatty (a line per tensor type, per buffer): it is our debug.
-            _ => LogLevel.Debug,
-        }, line),
-    });
-
     /// <summary>One conversation: the built-in vocabulary, and a llama context of its own.</summary>
     private sealed class Session(LlamaInferenceEngine engine, LlamaConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
     {
@@ -171,8 +130,4 @@ internal sealed partial class LlamaInferenceEngine : IInferenceEngine
             return ValueTask.CompletedTask;
         }
     }
-
-    [LoggerMessage(Message = "llama.cpp: {Line}")]
-    private static partial void LogNative(ILogger logger, LogLevel level, string line);
-
 }

@@ -1,119 +1,32 @@
-using System.Diagnostics;
-using System.Text.Json.Serialization;
-using LlamaCpp;
-using LlamaCpp.Gguf;
 using Microsoft.Extensions.Logging;
 
-namespace Acp.GptOss.Inference;
-
-/// <summary>Where a model is in its life.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ModelState>))]
-internal enum ModelState
-{
-    [JsonStringEnumMemberName("notLoaded")]
-    NotLoaded,
-
-    [JsonStringEnumMemberName("loading")]
-    Loading,
-
-    [JsonStringEnumMemberName("ready")]
-    Ready,
-
-    [JsonStringEnumMemberName("error")]
-    Error,
-}
-
-/// <summary>A model's state, for <c>_gptoss/status</c>.</summary>
-/// <param name="Role">gpt-oss or fast.</param>
-/// <param name="State">Where it is in its life.</param>
-/// <param name="Path">The GGUF file.</param>
-internal sealed record ModelStatus(string Role, ModelState State, string Path)
-{
-    /// <summary>Why it failed to load, in the <see cref="ModelState.Error"/> state.</summary>
-    public string? Error { get; init; }
-
-    /// <summary>Its size on disk, if the file exists.</summary>
-    public long? SizeBytes { get; init; }
-
-    /// <summary>How far loading the weights is, 0 to 1.</summary>
-    public double LoadProgress { get; init; }
-
-    /// <summary>Memory for the weights and one session's KV cache.</summary>
-    public long? RamNeededBytes { get; init; }
-
-    /// <summary>Memory available to this process now.</summary>
-    public long? RamAvailableBytes { get; init; }
-
-    /// <summary>Free space on the model's file system.</summary>
-    public long? DiskFreeBytes { get; init; }
-
-    /// <summary>The context size of each session, once known.</summary>
-    public int? ContextSize { get; init; }
-
-    /// <summary>What llama.cpp says the model is, once loaded.</summary>
-    public string? Description { get; init; }
-}
-
-/// <summary>How a slot loads its model.</summary>
-internal sealed record ModelSlotOptions
-{
-    /// <summary>gpt-oss or fast: the name in status, logs and telemetry.</summary>
-    public required string Role { get; init; }
-
-    public required string Path { get; init; }
-
-    /// <summary>The architecture the file must have, if any.</summary>
-    public string? RequiredArchitecture { get; init; }
-
-    /// <summary>The context size asked for; shrunk when it does not fit in memory.</summary>
-    public int ContextSize { get; init; } = 8192;
-
-    /// <summary>Where the native runtime is, if not beside the application.</summary>
-    public string? NativeDirectory { get; init; }
-
-    /// <summary>Unload after this long without use; never when null.</summary>
-    public TimeSpan? IdleUnload { get; init; }
-
-    /// <summary>Layers offloaded to a GPU (llama.cpp's n_gpu_layers): -1 every layer when a GPU backend is present, 0 none.</summary>
-    public int GpuLayers { get; init; } = -1;
-
-    /// <summary>
-    /// Checks the file's header beyond what llama.cpp needs (that its vocabulary is the one prompts are rendered
-    /// with, say) before the weights load; throws <see cref="InferenceException"/> to refuse it.
-    /// </summary>
-    public Action<GgufFile>? CheckHeader { get; init; }
-}
-
-/// <summary>A loaded model, and the load it came from: contexts made for an earlier load must be made again.</summary>
-internal sealed record LoadedModel(LlamaModel Model, int ContextSize, long Generation);
+namespace Acp.GptOss.Inference.Llama;
 
 /// <summary>
 /// One model file and its life: not loaded, loading, ready or failed. It loads on demand (in the background: a
 /// prompt waits for it, a status request does not), reports each stage as telemetry, unloads when asked or when
 /// idle, and never unloads under a running generation: users hold a <see cref="Lease"/>. A failed load is retried
-/// by the next demand, so fixing the file needs no restart.
+/// by the next demand, so fixing the file needs no restart. This is the state machine; the load itself is a
+/// <see cref="ModelLoader"/>'s, the leases are counted by a <see cref="ModelUse"/>, and an
+/// <see cref="IdleUnloadPolicy"/> says when an unused model goes.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
-internal sealed partial class ModelSlot : IAsyncDisposable
+internal sealed partial class ModelSlot : IModel, IAsyncDisposable
 {
     private readonly ModelSlotOptions _options;
     private readonly Telemetry _telemetry;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private readonly List<Action> _unloadListeners = [];
-    private readonly ITimer? _idleTimer;
+    private readonly ModelLoader _loader;
+    private readonly ModelUse _use;
+    private readonly UnloadListeners _unloadListeners = new();
+    private readonly IdleUnloadPolicy? _idleUnload;
     private Task<LoadedModel>? _load;
     private CancellationTokenSource? _loadCancel;
     private Task? _unload;
-    private TaskCompletionSource? _idle;
     private long _generation;
     private long _warmedGeneration;
-    private int _users;
-    private long _lastUsed;
-    private double _progress;
     private string? _error;
-    private GgufFile? _file;
     private bool _disposed;
 
     public ModelSlot(ModelSlotOptions options, Telemetry telemetry, ILogger logger, TimeProvider? time = null)
@@ -121,17 +34,16 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         _options = options;
         _telemetry = telemetry;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
-        _lastUsed = _time.GetTimestamp();
+        _loader = new ModelLoader(options, telemetry, logger);
+        time ??= TimeProvider.System;
+        _use = new ModelUse(time);
         if (options.IdleUnload is { } idle)
         {
-            // Checked a few times per idle period, so a model unloads at most a quarter period late.
-            TimeSpan period = idle / 4 > TimeSpan.FromMilliseconds(10) ? idle / 4 : TimeSpan.FromMilliseconds(10);
-            _idleTimer = _time.CreateTimer(_ => UnloadIfIdle(), null, period, period);
+            _idleUnload = new IdleUnloadPolicy(idle, time, UnloadIfIdle);
         }
     }
 
-    public string Role => _options.Role;
+    public ModelRole Role => _options.Role;
 
     public string Path => _options.Path;
 
@@ -147,15 +59,7 @@ internal sealed partial class ModelSlot : IAsyncDisposable
     }
 
     /// <summary>Runs when the model is about to be freed: holders of contexts free them.</summary>
-    public IDisposable OnUnload(Action listener)
-    {
-        lock (_gate)
-        {
-            _unloadListeners.Add(listener);
-        }
-
-        return new Registration(this, listener);
-    }
+    public IDisposable OnUnload(Action listener) => _unloadListeners.Add(listener);
 
     /// <summary>Starts loading in the background, unless loaded or loading.</summary>
     public void StartLoading() => _ = EnsureLoadTask();
@@ -190,6 +94,8 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         }
     }
 
+    Task IModel.LoadAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
+
     /// <summary>The model, held until the lease is disposed: it cannot unload meanwhile.</summary>
     /// <exception cref="InferenceException">It cannot load.</exception>
     public async Task<Lease> AcquireAsync(CancellationToken cancellationToken)
@@ -202,7 +108,7 @@ internal sealed partial class ModelSlot : IAsyncDisposable
                 // Between the load and here an unload may have begun: then wait for it and load again.
                 if (_unload is null && _load is { IsCompletedSuccessfully: true } load && load.Result == loaded)
                 {
-                    _users++;
+                    _use.Add();
                     return new Lease(this, loaded);
                 }
             }
@@ -219,7 +125,7 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         lock (_gate)
         {
             // While held is held, an unload waits for it: the model is still there.
-            _users++;
+            _use.Add();
             return new Lease(this, held.Loaded);
         }
     }
@@ -240,10 +146,9 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             }
 
             _loadCancel?.Cancel();
-            _idle = _users == 0 ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // On another thread: it ends by clearing _unload under this lock, which must see it assigned first.
             Task<LoadedModel> load = _load;
-            Task idle = _idle?.Task ?? Task.CompletedTask;
+            Task idle = _use.WhenUnused();
             _unload = Task.Run(() => UnloadCoreAsync(load, idle));
             return _unload;
         }
@@ -260,11 +165,11 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         {
             state = StateLocked();
             loaded = _load is { IsCompletedSuccessfully: true } load ? load.Result : null;
-            progress = _progress;
+            progress = _loader.Progress;
             error = _error;
         }
 
-        GgufFile? file = ReadHeader();
+        LlamaCpp.Gguf.GgufFile? file = _loader.ReadHeader();
         long? size = File.Exists(Path) ? new FileInfo(Path).Length : null;
         int context = loaded?.ContextSize ?? _options.ContextSize;
         return new ModelStatus(Role, state, Path)
@@ -287,9 +192,9 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             _disposed = true;
         }
 
-        if (_idleTimer is not null)
+        if (_idleUnload is not null)
         {
-            await _idleTimer.DisposeAsync().ConfigureAwait(false);
+            await _idleUnload.DisposeAsync().ConfigureAwait(false);
         }
 
         await UnloadAsync().ConfigureAwait(false);
@@ -335,103 +240,37 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             // Not loaded, or the last load failed: this demand tries again.
             _loadCancel?.Dispose();
             _loadCancel = new CancellationTokenSource();
-            _progress = 0;
+            _loader.ResetProgress();
             long generation = ++_generation;
             CancellationToken token = _loadCancel.Token;
             // A thread of its own: llama.cpp's load blocks for seconds, and on two cores a blocked pool thread or two
             // starve the pool, delaying every response (a cancel's included) until the pool grows.
-            _load = Task.Factory.StartNew(() => Load(generation, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            _load = Task.Factory.StartNew(() => _loader.Load(generation, Settle, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return _load;
         }
     }
 
-    private LoadedModel Load(long generation, CancellationToken cancellationToken)
+    // The load ended: null when it loaded, else why it failed (for status).
+    private void Settle(string? error)
     {
-        // Its own thread, ended with the load: below the requests answered meanwhile.
-        LlamaBackend.LowerCurrentThreadPriority();
-        long started = Stopwatch.GetTimestamp();
-        void Stage(string stage, string? detail = null) =>
-            _telemetry.Publish(new LoadStageEvent(Role, stage, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Volatile.Read(ref _progress), detail));
-
-        try
+        lock (_gate)
         {
-            Stage(LoadStageEvent.Open, Path);
-            if (!File.Exists(Path))
+            _error = error;
+            if (error is null)
             {
-                throw new InferenceException($"The model {Path} does not exist.");
+                _use.Touch();
             }
-
-            LlamaBackend backend = LlamaInferenceEngine.InitializeBackend(_logger, _options.NativeDirectory);
-            var modelOptions = new LlamaModelOptions
-            {
-                RequiredArchitecture = _options.RequiredArchitecture,
-                Progress = progress => Volatile.Write(ref _progress, progress),
-                GpuLayers = _options.GpuLayers,
-            };
-            // The header is parsed here once per load; llama.cpp reads it again itself, as it must.
-            GgufFile file = LlamaModel.Preflight(Path, modelOptions);
-            _file = file;
-            _options.CheckHeader?.Invoke(file);
-            int contextSize = MemoryPreflight.FitContext(file, _options.ContextSize, MemoryPreflight.AvailableMemory() ?? long.MaxValue / 4, out string? warning);
-            if (warning is not null)
-            {
-                LogContextShrunk(_logger, Role, warning);
-            }
-
-            Stage(LoadStageEvent.Preflight, $"{file.Architecture}, {file.Length} bytes, {contextSize}-token context on llama.cpp {backend.Variant}");
-            LlamaModel model = LlamaModel.Load(backend, file, modelOptions, cancellationToken);
-            contextSize = Math.Min(contextSize, Math.Max(model.TrainedContextSize, 16));
-            Volatile.Write(ref _progress, 1);
-            Stage(LoadStageEvent.WeightsMapped, $"{model.Description}, {model.ParameterCount} parameters, {GpuLayersText(model.GpuLayers, backend)}");
-            lock (_gate)
-            {
-                _error = null;
-                _lastUsed = _time.GetTimestamp();
-            }
-
-            return new LoadedModel(model, contextSize, generation);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is InferenceException or LlamaException or GgufFormatException or IOException or UnauthorizedAccessException)
-        {
-            string message = e is InferenceException ? e.Message : $"The model {Path} could not be loaded: {e.Message}";
-            lock (_gate)
-            {
-                _error = message;
-            }
-
-            Stage(LoadStageEvent.Failed, message);
-            throw new InferenceException(message, e);
         }
     }
-
-    // What n_gpu_layers means on this runtime, for the load events.
-    private static string GpuLayersText(int gpuLayers, LlamaBackend backend) =>
-        !backend.SupportsGpuOffload ? $"gpu layers {gpuLayers} (no GPU backend: all on the CPU)"
-        : gpuLayers < 0 ? $"gpu layers {gpuLayers} (all offloaded)"
-        : $"gpu layers {gpuLayers}";
 
     private async Task UnloadCoreAsync(Task<LoadedModel> load, Task idle)
     {
         // Running generations finish first (a cancel makes that quick); a load under way stops at its next progress report.
         await idle.ConfigureAwait(false);
         await ((Task)load).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Action[] listeners;
-        lock (_gate)
-        {
-            listeners = [.. _unloadListeners];
-        }
-
         if (load.IsCompletedSuccessfully)
         {
-            foreach (Action listener in listeners)
-            {
-                listener();
-            }
-
+            _unloadListeners.Notify();
             load.Result.Model.Dispose();
             _telemetry.Publish(new LoadStageEvent(Role, LoadStageEvent.Unloaded, 0, 0));
         }
@@ -445,8 +284,8 @@ internal sealed partial class ModelSlot : IAsyncDisposable
         {
             _load = null;
             _unload = null;
-            _idle = null;
-            _progress = 0;
+            _use.ForgetWaiter();
+            _loader.ResetProgress();
         }
     }
 
@@ -454,12 +293,7 @@ internal sealed partial class ModelSlot : IAsyncDisposable
     {
         lock (_gate)
         {
-            _users--;
-            _lastUsed = _time.GetTimestamp();
-            if (_users == 0)
-            {
-                _idle?.TrySetResult();
-            }
+            _use.Remove();
         }
     }
 
@@ -467,32 +301,16 @@ internal sealed partial class ModelSlot : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_disposed || _users > 0 || _unload is not null || _load is not { IsCompletedSuccessfully: true }
-                || _time.GetElapsedTime(_lastUsed) < _options.IdleUnload)
+            if (_disposed || _use.InUse || _unload is not null || _load is not { IsCompletedSuccessfully: true }
+                || !_idleUnload!.IsDue(_use.Unused))
             {
                 return;
             }
         }
 
-        LogIdleUnload(_logger, Role, _options.IdleUnload!.Value.TotalMinutes);
+        string role = Role.WireName();
+        LogIdleUnload(_logger, role, _idleUnload.After.TotalMinutes);
         _ = UnloadAsync();
-    }
-
-    private GgufFile? ReadHeader()
-    {
-        if (_file is { } file)
-        {
-            return file;
-        }
-
-        try
-        {
-            return _file = GgufFile.Read(Path);
-        }
-        catch (Exception e) when (e is GgufFormatException or IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private long? DiskFree()
@@ -507,17 +325,6 @@ internal sealed partial class ModelSlot : IAsyncDisposable
             return null;
         }
     }
-
-    private void Unregister(Action listener)
-    {
-        lock (_gate)
-        {
-            _unloadListeners.Remove(listener);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Role}: {Warning}")]
-    private static partial void LogContextShrunk(ILogger logger, string role, string warning);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Role}: unloading after {Minutes:F1} minutes unused")]
     private static partial void LogIdleUnload(ILogger logger, string role, double minutes);
@@ -536,10 +343,5 @@ internal sealed partial class ModelSlot : IAsyncDisposable
                 slot.Release();
             }
         }
-    }
-
-    private sealed class Registration(ModelSlot slot, Action listener) : IDisposable
-    {
-        public void Dispose() => slot.Unregister(listener);
     }
 }

@@ -1,0 +1,6 @@
+using LlamaCpp;
+
+namespace Acp.GptOss.Inference.Llama;
+
+/// <summary>A loaded model, and the load it came from: contexts made for an earlier load must be made again.</summary>
+internal sealed record LoadedModel(LlamaModel Model, int ContextSize, long Generation);
