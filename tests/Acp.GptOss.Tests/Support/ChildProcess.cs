@@ -105,6 +105,10 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
         await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -INT {_process.Id} failed with exit code {kill.ExitCode}.");
+        }
     }
 
     /// <summary>Waits for its end; the result holds everything it wrote.</summary>
