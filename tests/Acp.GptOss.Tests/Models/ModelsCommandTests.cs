@@ -269,9 +269,12 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
         return new CliResult(exitCode, stdout.ToArray(), stderr.ToString());
     }
 
-    /// <summary>The built <c>acp-gptoss models pull</c> with <paramref name="arguments"/>.</summary>
+    /// <summary>
+    /// The built <c>acp-gptoss models pull</c> with <paramref name="arguments"/>, with SIGINT at its default as in a
+    /// terminal: a test run started in the background ignores SIGINT, a child inherits that, and .NET keeps it ignored.
+    /// </summary>
     private static ChildProcess StartPull(Dictionary<string, string> environment, params string[] arguments) =>
-        ChildProcess.Start("dotnet", [Support.Repository.Agent, "models", "pull", .. arguments], environment: environment);
+        ChildProcess.Start("env", ["--default-signal=INT", "dotnet", Support.Repository.Agent, "models", "pull", .. arguments], environment: environment);
 
     /// <summary>Waits for a JSON progress line with at least <paramref name="bytes"/> downloaded; returns how many.</summary>
     private static async Task<long> WaitForDownloadedAsync(ChildProcess pull, long bytes)
