@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bench.Shared;
 
 namespace Protocol.Benchmarks;
 
@@ -11,19 +12,7 @@ internal static class SpawnBench
     /// (the published NativeAOT one), run as it is.</param>
     public static async Task<double> InitializeAsync(string agent)
     {
-        bool managed = agent.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-        var start = new ProcessStartInfo(managed ? "dotnet" : agent)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (managed)
-        {
-            start.ArgumentList.Add(agent);
-        }
-
+        ProcessStartInfo start = AgentProcess.Command(agent, []);
         long started = Stopwatch.GetTimestamp();
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the agent.");
         Task errors = process.StandardError.BaseStream.CopyToAsync(Stream.Null);

@@ -28,8 +28,11 @@ public sealed class Utf8PieceDecoder
         _vocabulary = vocabulary;
     }
 
-    /// <summary>A decoder of raw pieces only, for tests that need no model.</summary>
-    internal Utf8PieceDecoder()
+    /// <summary>
+    /// A decoder of UTF-8 pieces the caller already has (bytes from another vocabulary or off a wire): only
+    /// <see cref="Decode(ReadOnlySpan{byte})"/> and <see cref="Flush"/>; it has no ids to look up.
+    /// </summary>
+    public Utf8PieceDecoder()
     {
     }
 
@@ -55,7 +58,7 @@ public sealed class Utf8PieceDecoder
     /// <summary>Forgets any bytes held back, for a new stream.</summary>
     public void Reset() => _decoder.Reset();
 
-    /// <summary>The text of <paramref name="tokens"/>, flushed at the end; for whole answers and tests.</summary>
+    /// <summary>The text of <paramref name="tokens"/>, flushed at the end: a whole answer at once.</summary>
     public string DecodeAll(IEnumerable<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);

@@ -9,71 +9,54 @@ public sealed class DoctorAndDevCommandTests
     [ModelFact]
     public async Task Doctor_reports_the_runtime_memory_disk_and_the_models_where_users_keep_them()
     {
-        string home = Directory.CreateTempSubdirectory("acp-gptoss-home-").FullName;
-        try
-        {
-            string lmStudio = Directory.CreateDirectory(Path.Combine(home, ".lmstudio", "models", "openai", "gpt-oss")).FullName;
-            File.Copy(TestModels.Vocabulary, Path.Combine(lmStudio, "gpt-oss-vocab.gguf"));
-            await File.WriteAllTextAsync(Path.Combine(home, ".lmstudio", "models", "broken.gguf"), "This was a model once, before the download broke off.");
+        using var home = new TempHome();
+        string lmStudio = Directory.CreateDirectory(Path.Combine(home.LmStudio, "openai", "gpt-oss")).FullName;
+        File.Copy(TestModels.Vocabulary, Path.Combine(lmStudio, "gpt-oss-vocab.gguf"));
+        await File.WriteAllTextAsync(Path.Combine(home.LmStudio, "broken.gguf"), "This was a model once, before the download broke off.");
 
-            ProcessResult result = await ChildProcess.RunAsync("dotnet", [Repository.Agent, "doctor"], environment: new Dictionary<string, string>
-            {
-                ["HOME"] = home,
-                ["GPT_OSS_GGUF_PATH"] = "",
-            });
+        ProcessResult result = await ChildProcess.RunAsync("dotnet", [Repository.Agent, "doctor"], environment: home.ProcessEnvironment());
 
-            Assert.Equal(0, result.ExitCode);
-            Assert.Matches(@"llama\.cpp runtime: /\S+/runtimes/linux-x64/native/(noavx|avx|avx2|avx512)/libllama\.so \(LLamaSharp\.Backend\.Cpu 0\.30\.0\)", result.Output);
-            Assert.Matches(@"build: (noavx|avx|avx2|avx512) \(the AVX level LLamaSharp chose for this CPU\), ggml \d+\.\d+\.\d+, commit [0-9a-f]+", result.Output);
-            Assert.Contains("device: CPU: ", result.Output, StringComparison.Ordinal);
-            Assert.Contains("GPU backends: none (every layer runs on the CPU)", result.Output, StringComparison.Ordinal);
-            Assert.Matches(@"RAM: \d+\.\d GB total, \d+\.\d GB available", result.Output);
-            Assert.Matches(@"disk: \d+\.\d GB free", result.Output);
-            Assert.Contains("models (2 found", result.Output, StringComparison.Ordinal);
-            Assert.Contains($"{lmStudio}/gpt-oss-vocab.gguf (gpt-oss, ", result.Output, StringComparison.Ordinal);
-            Assert.Contains("broken.gguf (unusable: ", result.Output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(home, recursive: true);
-        }
+        Assert.Equal(0, result.ExitCode);
+        Assert.Matches(@"llama\.cpp runtime: /\S+/runtimes/linux-x64/native/(noavx|avx|avx2|avx512)/libllama\.so \(LLamaSharp\.Backend\.Cpu 0\.30\.0\)", result.Output);
+        Assert.Matches(@"build: (noavx|avx|avx2|avx512) \(the AVX level LLamaSharp chose for this CPU\), ggml \d+\.\d+\.\d+, commit [0-9a-f]+", result.Output);
+        Assert.Contains("device: CPU: ", result.Output, StringComparison.Ordinal);
+        Assert.Contains("GPU backends: none (every layer runs on the CPU)", result.Output, StringComparison.Ordinal);
+        Assert.Matches(@"RAM: \d+\.\d GB total, \d+\.\d GB available", result.Output);
+        Assert.Matches(@"disk: \d+\.\d GB free", result.Output);
+        Assert.Contains("models (2 found", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"{lmStudio}/gpt-oss-vocab.gguf (gpt-oss, ", result.Output, StringComparison.Ordinal);
+        Assert.Contains("broken.gguf (unusable: ", result.Output, StringComparison.Ordinal);
     }
 
     [ModelFact]
     public async Task Make_model_writes_a_chain_model_that_passes_preflight_and_prints_its_path()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
-        try
-        {
-            CliResult result = await CliRunner.RunAsync(
-                "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", path, "--chain", "<|channel|>final<|message|>Hi<|return|>");
+        using var model = new TempFile(".gguf");
 
-            Assert.Equal(0, result.ExitCode);
-            Assert.Equal(path + "\n", result.Text);
-            GgufFile file = GgufFile.Read(path);
-            Assert.Equal("gpt-oss", file.Architecture);
-            Assert.Equal(201088, file.GetArrayLength("tokenizer.ggml.tokens"));
-            Assert.Contains(file.Tensors, t => t.Name == "blk.0.ffn_down_exps.weight");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        CliResult result = await CliRunner.RunAsync(
+            "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", model.Path, "--chain", "<|channel|>final<|message|>Hi<|return|>");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(model.Path + "\n", result.Text);
+        GgufFile file = GgufFile.Read(model.Path);
+        Assert.Equal("gpt-oss", file.Architecture);
+        Assert.Equal(201088, file.GetArrayLength("tokenizer.ggml.tokens"));
+        Assert.Contains(file.Tensors, t => t.Name == "blk.0.ffn_down_exps.weight");
     }
 
     [ModelFact]
     public async Task Make_model_refuses_a_chain_that_needs_two_successors_for_one_token()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
+        using var model = new TempFile(".gguf");
 
         CliResult result = await CliRunner.RunAsync(
-            "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", path,
+            "dev", "make-model", "--vocabulary", TestModels.VocabularyJson, "--out", model.Path,
             "--chain", "<|channel|>analysis<|message|>Hm.<|end|><|start|>assistant<|channel|>final<|message|>Hi<|return|>");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Empty(result.Output);
         Assert.Contains("different successors", result.Error, StringComparison.Ordinal);
-        Assert.False(File.Exists(path));
+        Assert.False(File.Exists(model.Path));
     }
 
     [Fact]

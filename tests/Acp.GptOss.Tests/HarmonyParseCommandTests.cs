@@ -9,8 +9,17 @@ public sealed class HarmonyParseCommandTests
 {
     private static readonly JsonSchemaValidator s_events = JsonSchemaValidator.Load("harmony-parse-event.schema.json");
 
-    public static TheoryData<string> Cases() =>
-        [.. Directory.EnumerateFiles(CliRunner.GoldenPath("harmony"), "*.json").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+    public static TheoryData<string> Cases() => [.. Files()];
+
+    /// <summary>The cases whose raw text is what is fed: not those whose pieces split or cut it.</summary>
+    public static TheoryData<string> RawTextCases() => [.. Files().Where(file =>
+    {
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(CliRunner.GoldenPath("harmony", file)));
+        return !golden.RootElement.TryGetProperty("pieces", out _) && !golden.RootElement.TryGetProperty("cancelAfterLast", out _);
+    })];
+
+    private static IEnumerable<string> Files() =>
+        Directory.EnumerateFiles(CliRunner.GoldenPath("harmony"), "*.json").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -45,30 +54,17 @@ public sealed class HarmonyParseCommandTests
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(RawTextCases))]
     public async Task Completion_text_gives_the_messages_of_its_golden_case(string file)
     {
         using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(CliRunner.GoldenPath("harmony", file)));
         JsonElement root = golden.RootElement;
-        if (root.TryGetProperty("pieces", out _) || root.TryGetProperty("cancelAfterLast", out _))
-        {
-            // The raw text of these cases is not what is fed: their pieces split or cut it.
-            return;
-        }
+        using TempFile completion = await TempFile.WriteAsync(".txt", root.GetProperty("raw").GetString() + "\n");
 
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
-        await File.WriteAllTextAsync(path, root.GetProperty("raw").GetString() + "\n");
-        try
-        {
-            CliResult result = await CliRunner.RunAsync("harmony", "parse", path);
+        CliResult result = await CliRunner.RunAsync("harmony", "parse", completion.Path);
 
-            Assert.Equal(0, result.ExitCode);
-            AssertMatchesExpectation(root.GetProperty("expect"), result.Lines);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        Assert.Equal(0, result.ExitCode);
+        AssertMatchesExpectation(root.GetProperty("expect"), result.Lines);
     }
 
     [Fact]
@@ -118,20 +114,13 @@ public sealed class HarmonyParseCommandTests
     [Fact]
     public async Task A_broken_golden_case_is_a_clear_error()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(path, """{"id":"x"}""");
-        try
-        {
-            CliResult result = await CliRunner.RunAsync("harmony", "parse", path);
+        using TempFile broken = await TempFile.WriteAsync(".json", """{"id":"x"}""");
 
-            Assert.Equal(1, result.ExitCode);
-            Assert.Empty(result.Output);
-            Assert.Contains("Not a golden case", result.Error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        CliResult result = await CliRunner.RunAsync("harmony", "parse", broken.Path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Output);
+        Assert.Contains("Not a golden case", result.Error, StringComparison.Ordinal);
     }
 
     private static void AssertMatchesExpectation(JsonElement expect, string[] lines)

@@ -56,20 +56,13 @@ public sealed class HarmonyRenderCommandTests
     [Fact]
     public async Task A_vocabulary_that_is_no_gguf_is_an_error_that_prints_nothing()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
-        await File.WriteAllTextAsync(path, "This is not a model, though its name says so.");
-        try
-        {
-            CliResult result = await CliRunner.RunAsync("harmony", "render", "--vocab", path, CliRunner.GoldenPath("render", "trivial-chat.conversation.json"));
+        using TempFile vocabulary = await TempFile.WriteAsync(".gguf", "This is not a model, though its name says so.");
 
-            Assert.Equal(1, result.ExitCode);
-            Assert.Empty(result.Output);
-            Assert.Contains("not a GGUF file", result.Error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        CliResult result = await CliRunner.RunAsync("harmony", "render", "--vocab", vocabulary.Path, CliRunner.GoldenPath("render", "trivial-chat.conversation.json"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Output);
+        Assert.Contains("not a GGUF file", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -22,20 +22,13 @@ public sealed class ProcessTests
     [Fact]
     public async Task Logs_go_to_stderr_and_stdout_holds_only_json_lines()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
-        await File.WriteAllTextAsync(path, "<|channel|>finalx<|message|>odd<|start|>assistant<|channel|>final<|message|>ok<|return|>");
-        try
-        {
-            ProcessResult result = await RunAgentAsync("harmony", "parse", path, "--log-level", "Debug");
+        using TempFile completion = await TempFile.WriteAsync(".txt", "<|channel|>finalx<|message|>odd<|start|>assistant<|channel|>final<|message|>ok<|return|>");
 
-            Assert.Equal(0, result.ExitCode);
-            Assert.Contains("Tolerated malformed output: UnknownChannel", result.Error, StringComparison.Ordinal);
-            Assert.All(result.Lines, line => JsonDocument.Parse(line).Dispose());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        ProcessResult result = await RunAgentAsync("harmony", "parse", completion.Path, "--log-level", "Debug");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Tolerated malformed output: UnknownChannel", result.Error, StringComparison.Ordinal);
+        Assert.All(result.Lines, line => JsonDocument.Parse(line).Dispose());
     }
 
     [Theory]
@@ -58,8 +51,7 @@ public sealed class ProcessTests
     [Fact]
     public async Task The_agent_on_stdio_survives_junk_answers_everything_and_exits_0_at_end_of_input()
     {
-        string script = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
-        await File.WriteAllTextAsync(script, "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi.<|return|>");
+        using TempFile script = await TempFile.WriteAsync(".txt", "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi.<|return|>");
         string[] input =
         [
             "this is not json",
@@ -71,23 +63,17 @@ public sealed class ProcessTests
             """{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"nobody"}}""",
             new string('x', 100_000),
         ];
-        try
-        {
-            ProcessResult result = await RunAgentAsync(input, "--engine", "script", "--script", script);
 
-            Assert.Equal(0, result.ExitCode);
-            JsonElement[] lines = [.. result.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone())];
-            Assert.All(lines, l => Assert.Equal("2.0", l.GetProperty("jsonrpc").GetString()));
-            // Requests are answered as they finish, so only the set of answers is fixed.
-            Assert.Equal(
-                [-32700, -32700, -32601, -32600, 1, 2],
-                lines.Select(l => l.TryGetProperty("error", out JsonElement e) ? e.GetProperty("code").GetInt32() : l.GetProperty("id").GetInt32()).Order());
-            Assert.Contains("Initialized by", result.Error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(script);
-        }
+        ProcessResult result = await RunAgentAsync(input, "--engine", "script", "--script", script.Path);
+
+        Assert.Equal(0, result.ExitCode);
+        JsonElement[] lines = [.. result.Lines.Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        Assert.All(lines, l => Assert.Equal("2.0", l.GetProperty("jsonrpc").GetString()));
+        // Requests are answered as they finish, so only the set of answers is fixed.
+        Assert.Equal(
+            [-32700, -32700, -32601, -32600, 1, 2],
+            lines.Select(l => l.TryGetProperty("error", out JsonElement e) ? e.GetProperty("code").GetInt32() : l.GetProperty("id").GetInt32()).Order());
+        Assert.Contains("Initialized by", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,34 +98,27 @@ public sealed class ProcessTests
     [Fact]
     public async Task A_prompt_over_stdio_streams_the_answer_and_hides_the_reasoning()
     {
-        string script = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.txt");
-        await File.WriteAllTextAsync(script, "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi there.<|return|>");
-        try
-        {
-            await using ChildProcess agent = ChildProcess.Start("dotnet", [Repository.Agent, "--engine", "script", "--script", script]);
-            await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}""");
-            await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"/tmp","mcpServers":[]}}""");
-            await agent.Input.FlushAsync();
-            string created = await agent.WaitForLineAsync(l => l.Contains("\"id\":2", StringComparison.Ordinal));
-            string session = JsonDocument.Parse(created).RootElement.GetProperty("result").GetProperty("sessionId").GetString()!;
-            await agent.Input.WriteLineAsync($$$"""{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"{{{session}}}","prompt":[{"type":"text","text":"hello"}]}}""");
-            await agent.Input.FlushAsync();
-            await agent.WaitForLineAsync(l => l.Contains("\"id\":3", StringComparison.Ordinal));
-            agent.Input.Close();
-            ProcessResult result = await agent.WaitAsync();
+        using TempFile script = await TempFile.WriteAsync(".txt", "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>Hi there.<|return|>");
 
-            Assert.Equal(0, result.ExitCode);
-            Assert.Contains("\"stopReason\":\"end_turn\"", result.Output, StringComparison.Ordinal);
-            Assert.Equal("Hi there.", string.Concat(result.Lines
-                .Select(l => JsonDocument.Parse(l).RootElement)
-                .Where(m => m.TryGetProperty("method", out _) && Updates.Kind(m) == "agent_message_chunk")
-                .Select(m => Updates.Update(m).GetProperty("content").GetProperty("text").GetString())));
-            Assert.DoesNotContain("SECRET", result.Output + result.Error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(script);
-        }
+        await using ChildProcess agent = ChildProcess.Start("dotnet", [Repository.Agent, "--engine", "script", "--script", script.Path]);
+        await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}""");
+        await agent.Input.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"/tmp","mcpServers":[]}}""");
+        await agent.Input.FlushAsync();
+        string created = await agent.WaitForLineAsync(l => l.Contains("\"id\":2", StringComparison.Ordinal));
+        string session = JsonDocument.Parse(created).RootElement.GetProperty("result").GetProperty("sessionId").GetString()!;
+        await agent.Input.WriteLineAsync($$$"""{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"{{{session}}}","prompt":[{"type":"text","text":"hello"}]}}""");
+        await agent.Input.FlushAsync();
+        await agent.WaitForLineAsync(l => l.Contains("\"id\":3", StringComparison.Ordinal));
+        agent.Input.Close();
+        ProcessResult result = await agent.WaitAsync();
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("\"stopReason\":\"end_turn\"", result.Output, StringComparison.Ordinal);
+        Assert.Equal("Hi there.", string.Concat(result.Lines
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(m => m.TryGetProperty("method", out _) && Updates.Kind(m) == "agent_message_chunk")
+            .Select(m => Updates.Update(m).GetProperty("content").GetProperty("text").GetString())));
+        Assert.DoesNotContain("SECRET", result.Output + result.Error, StringComparison.Ordinal);
     }
 
     private static Task<ProcessResult> RunAgentAsync(params string[] args) => ChildProcess.RunAsync("dotnet", [Repository.Agent, .. args]);

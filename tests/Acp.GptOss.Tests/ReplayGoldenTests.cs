@@ -5,13 +5,12 @@ namespace Acp.GptOss.Tests;
 /// <summary>
 /// The golden harness: golden/replay/NAME.completion (or the folder NAME/ with 1.txt, 2.txt, ...) replayed with
 /// <c>acp-gptoss replay</c> must print exactly NAME.jsonl; NAME.full.jsonl and NAME.hidden.jsonl name a reasoning
-/// display, and NAME.args holds extra arguments, one per line. ACP_GPTOSS_UPDATE_GOLDENS=1 rewrites the expected files
-/// in the source tree instead of comparing; review the diff.
+/// display, and NAME.args holds extra arguments, one per line. The tests only compare:
+/// tests/Acp.GptOss.Tests/update-replay-goldens rewrites the expected files by the same rules (review the diff).
 /// </summary>
 public sealed class ReplayGoldenTests
 {
     private static readonly string s_directory = CliRunner.GoldenPath("replay");
-    private static readonly bool s_update = Environment.GetEnvironmentVariable("ACP_GPTOSS_UPDATE_GOLDENS") == "1";
 
     public static TheoryData<string> Cases() =>
         [.. Directory.EnumerateFiles(s_directory, "*.jsonl").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
@@ -23,12 +22,6 @@ public sealed class ReplayGoldenTests
         CliResult result = await ReplayAsync(expectedFile);
 
         Assert.Equal(0, result.ExitCode);
-        if (s_update)
-        {
-            await File.WriteAllTextAsync(Path.Combine(Repository.Root, "tests", "Acp.GptOss.Tests", "golden", "replay", expectedFile), result.Text);
-            return;
-        }
-
         string expected = await File.ReadAllTextAsync(Path.Combine(s_directory, expectedFile));
         Assert.NotEqual("", expected);
         Assert.Equal(expected, result.Text);
@@ -38,9 +31,8 @@ public sealed class ReplayGoldenTests
     [MemberData(nameof(Cases))]
     public async Task Golden_messages_follow_the_ACP_schema(string expectedFile)
     {
-        ProcessResult validation = await ChildProcess.RunAsync(
-            "node", [Repository.Validator, "--assume-response", "session/prompt"], Repository.ClientsDirectory,
-            input: await File.ReadAllTextAsync(Path.Combine(s_directory, expectedFile)));
+        ProcessResult validation = await AcpValidator.RunAsync(
+            await File.ReadAllTextAsync(Path.Combine(s_directory, expectedFile)), "--assume-response", "session/prompt");
 
         Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);
         Assert.Contains(" 0 problems", validation.Output, StringComparison.Ordinal);

@@ -1,6 +1,9 @@
 namespace Acp.GptOss.Models;
 
-/// <summary>How patient a download is, and the parts of the machine it touches that tests replace.</summary>
+/// <summary>
+/// How patient a download is, and the parts of the machine it works with: the clock, the disk's free space, the
+/// partial file.
+/// </summary>
 internal sealed record DownloadOptions
 {
     /// <summary>Attempts in a row that may fail without a byte of progress before the download gives up.</summary>
@@ -21,7 +24,7 @@ internal sealed record DownloadOptions
     /// <summary>Free bytes on the disk holding a folder; null when unknown (the check is then skipped).</summary>
     public Func<string, long?> FreeSpace { get; init; } = DiskFreeSpace;
 
-    /// <summary>Wraps the partial file as it is opened: tests put a disk that fills up in its place.</summary>
+    /// <summary>Wraps the partial file as it is opened (the identity by default); a disk that fills up can stand in for it.</summary>
     public Func<FileStream, Stream> WrapPartialFile { get; init; } = file => file;
 
     /// <summary>The most bytes one read takes from the network.</summary>

@@ -34,7 +34,7 @@ internal sealed partial class ModelDownloader
     /// <summary>Creates a downloader.</summary>
     /// <param name="http">A client from <see cref="HubClient.CreateHttpClient"/>, reused for every request.</param>
     /// <param name="environment">Where the cache, the endpoint and the token come from.</param>
-    /// <param name="options">Retries, stall detection and the machine parts tests replace.</param>
+    /// <param name="options">Retries, stall detection, and the clock, disk and partial file it works with.</param>
     /// <param name="logger">For what goes on inside a download; events are reported to the caller instead.</param>
     public ModelDownloader(HttpClient http, ModelEnvironment environment, DownloadOptions options, ILogger logger)
     {

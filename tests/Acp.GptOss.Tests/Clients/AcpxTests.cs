@@ -30,7 +30,7 @@ public sealed class AcpxTests : IDisposable
             + "<|start|>assistant<|channel|>final<|message|>Done: 2 + 2 = 4.<|return|>");
 
         ProcessResult result = await AcpxAsync(Agent(script), "--format", "json", "--approve-all", "exec", "what is 2 + 2?");
-        ProcessResult validation = await ChildProcess.RunAsync("node", [Repository.Validator], Repository.ClientsDirectory, input: result.Output);
+        ProcessResult validation = await AcpValidator.RunAsync(result.Output);
 
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
         Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);

@@ -154,7 +154,7 @@ public sealed class AcpxToolTests : IDisposable
             Answer));
 
         ProcessResult result = await _acpx.RunAsync(agent, "--format", "json", "--approve-all", "exec", "edit and show");
-        ProcessResult validation = await ChildProcess.RunAsync("node", [Repository.Validator], Repository.ClientsDirectory, input: result.Output);
+        ProcessResult validation = await AcpValidator.RunAsync(result.Output);
 
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
         Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);

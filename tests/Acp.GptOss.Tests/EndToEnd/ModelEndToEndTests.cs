@@ -144,27 +144,20 @@ public sealed class ModelEndToEndTests
     [InlineData("missing", "does not exist")]
     public async Task A_model_that_cannot_load_is_a_clear_error_for_each_prompt_and_the_agent_lives_on(string damage, string expected)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{damage}-{Guid.NewGuid():N}.gguf");
-        try
-        {
-            WriteDamagedModel(path, damage);
-            await using AgentHarness agent = Start(path);
-            string session = await agent.NewSessionAsync();
+        using var model = new TempFile($"-{damage}.gguf");
+        WriteDamagedModel(model.Path, damage);
+        await using AgentHarness agent = Start(model.Path);
+        string session = await agent.NewSessionAsync();
 
-            (JsonElement first, _) = await agent.PromptAsync(session, "Hello?");
-            (JsonElement second, _) = await agent.PromptAsync(session, "Still there?");
-            await agent.CloseInputAsync();
-            await agent.Completion.WaitAsync(AgentHarness.Timeout);
+        (JsonElement first, _) = await agent.PromptAsync(session, "Hello?");
+        (JsonElement second, _) = await agent.PromptAsync(session, "Still there?");
+        await agent.CloseInputAsync();
+        await agent.Completion.WaitAsync(AgentHarness.Timeout);
 
-            Assert.Equal(-32603, Updates.ErrorCode(first));
-            Assert.Contains(expected, first.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
-            Assert.Equal(-32603, Updates.ErrorCode(second));
-            Assert.Equal(0, agent.ExitCode);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        Assert.Equal(-32603, Updates.ErrorCode(first));
+        Assert.Contains(expected, first.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(-32603, Updates.ErrorCode(second));
+        Assert.Equal(0, agent.ExitCode);
     }
 
     [RealModelFact]

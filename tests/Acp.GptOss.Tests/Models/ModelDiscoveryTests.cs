@@ -1,4 +1,5 @@
 using Acp.GptOss.Models;
+using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Models;
 

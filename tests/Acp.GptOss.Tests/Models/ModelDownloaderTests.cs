@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Acp.GptOss.Models;
+using Acp.GptOss.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace Acp.GptOss.Tests.Models;
@@ -9,29 +11,20 @@ namespace Acp.GptOss.Tests.Models;
 /// The downloader against a loopback hub: the Hugging Face cache layout, resume after every kind of fault and after
 /// cancellation at many points, verification, offline mode, the free-space check, a full disk and the token's reach.
 /// </summary>
-public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Repository = "test-org/tiny-GGUF";
     private const string FileName = "tiny-mxfp4.gguf";
     private const int Size = 3 * 1024 * 1024 + 12345;
 
-    private readonly TempHome _home = new();
-    private FakeHub _hub = null!;
-    private HostedFile _file = null!;
+    private HubHome _setup = null!;
 
-    public async Task InitializeAsync()
-    {
-        _hub = await FakeHub.StartAsync();
-        _file = _hub.Add(Repository, FileName, FakeHub.RandomContent(Size, seed: 5));
-        _home.Variables["HF_ENDPOINT"] = _hub.Endpoint.AbsoluteUri;
-    }
+    public async Task InitializeAsync() => _setup = await HubHome.StartAsync(Repository, FileName, Size, seed: 5);
 
-    public async Task DisposeAsync() => await _hub.DisposeAsync();
+    public async Task DisposeAsync() => await _setup.DisposeAsync();
 
-    public void Dispose() => _home.Dispose();
-
-    // Short waits between attempts; the stall timeout stays long except where a stall is the point, so a busy
-    // machine never makes an extra attempt.
+    // Short waits between attempts; the stall timeout stays long (a stall is a fake clock's move), so a busy machine
+    // never makes an extra attempt.
     private static DownloadOptions FastOptions => new()
     {
         RetryDelay = TimeSpan.FromMilliseconds(1),
@@ -39,54 +32,54 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
         BufferSize = 64 * 1024,
     };
 
-    private string Blob => Path.Combine(_home.HuggingFaceCache, "models--test-org--tiny-GGUF", "blobs", _file.Sha256);
+    private string Blob => _setup.Blob;
 
-    private string Incomplete => Blob + ".incomplete";
+    private string Incomplete => _setup.Incomplete;
 
-    private string Snapshot => Path.Combine(_home.HuggingFaceCache, "models--test-org--tiny-GGUF", "snapshots", _file.Commit, FileName);
+    private string Snapshot => _setup.Snapshot;
 
     [Theory]
     [InlineData(Delivery.RedirectHere)]
     [InlineData(Delivery.Direct)]
     public async Task A_download_lands_in_the_Hugging_Face_cache_layout_verified(Delivery delivery)
     {
-        _hub.Delivery = delivery;
+        _setup.Hub.Delivery = delivery;
         var events = new List<DownloadEvent>();
 
         DownloadedFile done = Assert.Single(await DownloadAsync(events.Add));
 
         Assert.Equal(Snapshot, done.Path);
-        Assert.Equal(Path.Combine("..", "..", "blobs", _file.Sha256), new FileInfo(Snapshot).LinkTarget);
-        Assert.Equal(_file.Sha256, Sha256(Snapshot));
-        Assert.Equal(_file.Commit, File.ReadAllText(Path.Combine(_home.HuggingFaceCache, "models--test-org--tiny-GGUF", "refs", "main")));
+        Assert.Equal(Path.Combine("..", "..", "blobs", _setup.File.Sha256), new FileInfo(Snapshot).LinkTarget);
+        Assert.Equal(_setup.File.Sha256, Sha256(Snapshot));
+        Assert.Equal(_setup.File.Commit, File.ReadAllText(Path.Combine(_setup.Home.HuggingFaceCache, "models--test-org--tiny-GGUF", "refs", "main")));
         Assert.False(File.Exists(Incomplete));
         Assert.Equal(Size, done.BytesReceived);
 
         Assert.IsType<DownloadStarted>(events[0]);
-        Assert.Equal(new DownloadStarted(_file.Spec, "main", _file.Commit, _file.Sha256, Size, 0), events[0]);
+        Assert.Equal(new DownloadStarted(_setup.File.Spec, "main", _setup.File.Commit, _setup.File.Sha256, Size, 0), events[0]);
         List<DownloadProgress> progress = [.. events.OfType<DownloadProgress>()];
         Assert.Equal(progress.Select(p => p.Downloaded).Order(), progress.Select(p => p.Downloaded));
         Assert.Equal(Size, progress[^1].Downloaded);
-        Assert.Equal([new DownloadVerified(_file.Spec, _file.Sha256), new DownloadCompleted(_file.Spec, Snapshot)], events[^2..]);
-        Assert.Equal(["HEAD", "GET"], _hub.Requests.Select(r => r.Method));
+        Assert.Equal([new DownloadVerified(_setup.File.Spec, _setup.File.Sha256), new DownloadCompleted(_setup.File.Spec, Snapshot)], events[^2..]);
+        Assert.Equal(["HEAD", "GET"], _setup.Hub.Requests.Select(r => r.Method));
     }
 
     [Fact]
     public async Task A_file_already_complete_is_reported_at_once_without_a_request()
     {
         await DownloadAsync(_ => { });
-        int requests = _hub.Requests.Count;
+        int requests = _setup.Hub.Requests.Count;
         var events = new List<DownloadEvent>();
 
         DownloadedFile done = Assert.Single(await DownloadAsync(events.Add));
 
-        Assert.Equal(requests, _hub.Requests.Count);
+        Assert.Equal(requests, _setup.Hub.Requests.Count);
         Assert.Equal(0, done.BytesReceived);
         Assert.Equal(
             [
-                new DownloadStarted(_file.Spec, "main", _file.Commit, _file.Sha256, Size, Size),
-                new DownloadProgress(_file.Spec, Size, Size, 0),
-                new DownloadCompleted(_file.Spec, Snapshot),
+                new DownloadStarted(_setup.File.Spec, "main", _setup.File.Commit, _setup.File.Sha256, Size, Size),
+                new DownloadProgress(_setup.File.Spec, Size, Size, 0),
+                new DownloadCompleted(_setup.File.Spec, Snapshot),
             ],
             events);
     }
@@ -102,17 +95,28 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
         const long Cut = Size * 2 / 5;
 
         // The fault strikes the first attempt and, for a server that ignores Range, the resumed one.
-        _hub.Enqueue(kind == FaultKind.IgnoreRange ? [new Fault(FaultKind.Reset, Cut), new Fault(FaultKind.IgnoreRange)] : [new Fault(kind, Cut)]);
+        _setup.Hub.Enqueue(kind == FaultKind.IgnoreRange ? [new Fault(FaultKind.Reset, Cut), new Fault(FaultKind.IgnoreRange)] : [new Fault(kind, Cut)]);
         var events = new List<DownloadEvent>();
 
-        DownloadOptions options = FastOptions with { StallTimeout = kind == FaultKind.Stall ? TimeSpan.FromSeconds(1.5) : FastOptions.StallTimeout };
+        // A stall is waited out on a fake clock: once the bytes before it are in, the clock moves past the stall
+        // timeout, and the attempt's next read finds it abandoned. The retry then starts at once.
+        var clock = new FakeTimeProvider();
+        DownloadOptions options = kind == FaultKind.Stall ? FastOptions with { Time = clock, RetryDelay = TimeSpan.Zero } : FastOptions;
+        void Report(DownloadEvent e)
+        {
+            events.Add(e);
+            if (kind == FaultKind.Stall && e is DownloadProgress { Downloaded: Cut })
+            {
+                clock.Advance(options.StallTimeout);
+            }
+        }
 
-        DownloadedFile done = Assert.Single(await DownloadAsync(events.Add, options: options));
+        DownloadedFile done = Assert.Single(await DownloadAsync(Report, options: options));
 
-        Assert.Equal(_file.Sha256, Sha256(done.Path));
+        Assert.Equal(_setup.File.Sha256, Sha256(done.Path));
         DownloadRetrying retry = Assert.Single(events.OfType<DownloadRetrying>());
         Assert.Equal(2, retry.Attempt);
-        List<SeenRequest> gets = _hub.ContentRequests;
+        List<SeenRequest> gets = _setup.Hub.ContentRequests;
         Assert.Equal(2, gets.Count);
         long resumedAt = gets[1].RangeStart ?? 0;
         long redownloaded = done.BytesReceived - Size;
@@ -166,20 +170,20 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
 
         DownloadedFile done = Assert.Single(await DownloadAsync(_ => { }));
 
-        Assert.Equal(_file.Sha256, Sha256(done.Path));
+        Assert.Equal(_setup.File.Sha256, Sha256(done.Path));
         Assert.Equal(Size - received, done.BytesReceived);
         // Each run resumed where the last one stopped. The hub may record a cancelled connection's request after the
         // next one's, so the starts are compared in order of offset: they only grow.
-        Assert.Equal(resumedAt.Skip(1).Append(received), _hub.ContentRequests.Select(r => r.RangeStart ?? 0).Order().Skip(1));
+        Assert.Equal(resumedAt.Skip(1).Append(received), _setup.Hub.ContentRequests.Select(r => r.RangeStart ?? 0).Order().Skip(1));
         Assert.Equal(0, resumedAt[0]);
-        Assert.True(_hub.BodyBytes >= Size);
+        Assert.True(_setup.Hub.BodyBytes >= Size);
         output.WriteLine($"cancelled at {string.Join(", ", resumedAt.Skip(1).Append(received))}; the last run fetched {done.BytesReceived} of {Size} bytes; sha256 matches");
     }
 
     [Fact]
     public async Task A_sha256_that_does_not_match_fails_and_leaves_nothing_in_the_cache()
     {
-        HostedFile lying = _hub.Add("test-org/lying-GGUF", "lie.gguf", FakeHub.RandomContent(100_000, seed: 7), statedSha256: new string('e', 64));
+        HostedFile lying = _setup.Hub.Add("test-org/lying-GGUF", "lie.gguf", FakeHub.RandomContent(100_000, seed: 7), statedSha256: new string('e', 64));
         var events = new List<DownloadEvent>();
 
         ModelDownloadException e = await Assert.ThrowsAsync<ModelDownloadException>(() =>
@@ -187,7 +191,7 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
 
         Assert.Contains($"sha256 {lying.Sha256}, but the server stated {new string('e', 64)}", e.Message, StringComparison.Ordinal);
         Assert.Equal(new DownloadFailed(lying.Spec, e.Message), events[^1]);
-        string folder = Path.Combine(_home.HuggingFaceCache, "models--test-org--lying-GGUF");
+        string folder = Path.Combine(_setup.Home.HuggingFaceCache, "models--test-org--lying-GGUF");
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(folder, "blobs")));
         Assert.False(Directory.Exists(Path.Combine(folder, "snapshots")));
         Assert.False(Directory.Exists(Path.Combine(folder, "refs")));
@@ -196,22 +200,22 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task Offline_a_missing_file_is_an_error_without_any_request_and_a_complete_one_succeeds()
     {
-        _home.Variables["HF_HUB_OFFLINE"] = "1";
+        _setup.Home.Variables["HF_HUB_OFFLINE"] = "1";
 
         ModelDownloadException e = await Assert.ThrowsAsync<ModelDownloadException>(() => DownloadAsync(_ => { }));
 
         Assert.Contains("HF_HUB_OFFLINE", e.Message, StringComparison.Ordinal);
-        Assert.Empty(_hub.Requests);
+        Assert.Empty(_setup.Hub.Requests);
 
-        _home.Variables.Remove("HF_HUB_OFFLINE");
+        _setup.Home.Variables.Remove("HF_HUB_OFFLINE");
         await DownloadAsync(_ => { });
-        int requests = _hub.Requests.Count;
-        _home.Variables["HF_HUB_OFFLINE"] = "true";
+        int requests = _setup.Hub.Requests.Count;
+        _setup.Home.Variables["HF_HUB_OFFLINE"] = "true";
 
         DownloadedFile done = Assert.Single(await DownloadAsync(_ => { }));
 
         Assert.Equal(Snapshot, done.Path);
-        Assert.Equal(requests, _hub.Requests.Count);
+        Assert.Equal(requests, _setup.Hub.Requests.Count);
     }
 
     [Fact]
@@ -219,14 +223,14 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     {
         // A partial download from an earlier run: only the rest is needed.
         Directory.CreateDirectory(Path.GetDirectoryName(Incomplete)!);
-        File.WriteAllBytes(Incomplete, _file.Content.AsSpan(0, 1000).ToArray());
+        File.WriteAllBytes(Incomplete, _setup.File.Content.AsSpan(0, 1000).ToArray());
         DownloadOptions tinyDisk = FastOptions with { FreeSpace = _ => 4096 };
 
         ModelDownloadException e = await Assert.ThrowsAsync<ModelDownloadException>(() => DownloadAsync(_ => { }, options: tinyDisk));
 
         Assert.Contains($"Not enough disk space in {Path.GetDirectoryName(Blob)}", e.Message, StringComparison.Ordinal);
         Assert.Contains($"needs 3.2 MB more ({Size - 1000} bytes), and 4.1 kB (4096 bytes) are free", e.Message, StringComparison.Ordinal);
-        Assert.Empty(_hub.ContentRequests);
+        Assert.Empty(_setup.Hub.ContentRequests);
         Assert.Equal(1000, new FileInfo(Incomplete).Length);
     }
 
@@ -244,7 +248,7 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
 
         DownloadedFile done = Assert.Single(await DownloadAsync(_ => { }));
 
-        Assert.Equal(_file.Sha256, Sha256(done.Path));
+        Assert.Equal(_setup.File.Sha256, Sha256(done.Path));
         Assert.Equal(Size - Room, done.BytesReceived);
     }
 
@@ -252,15 +256,15 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     public async Task The_token_goes_to_the_hub_and_never_to_a_CDN_on_another_host()
     {
         await using FakeHub cdn = await FakeHub.StartAsync("localhost");
-        cdn.Host(_file);
-        _hub.Cdn = cdn;
-        _hub.Delivery = Delivery.RedirectToCdn;
-        _home.Variables["HF_TOKEN"] = "hf_secret";
+        cdn.Host(_setup.File);
+        _setup.Hub.Cdn = cdn;
+        _setup.Hub.Delivery = Delivery.RedirectToCdn;
+        _setup.Home.Variables["HF_TOKEN"] = "hf_secret";
 
         DownloadedFile done = Assert.Single(await DownloadAsync(_ => { }));
 
-        Assert.Equal(_file.Sha256, Sha256(done.Path));
-        Assert.All(_hub.Requests, r => Assert.Equal("Bearer hf_secret", r.Authorization));
+        Assert.Equal(_setup.File.Sha256, Sha256(done.Path));
+        Assert.All(_setup.Hub.Requests, r => Assert.Equal("Bearer hf_secret", r.Authorization));
         SeenRequest get = Assert.Single(cdn.Requests);
         Assert.True(get.Content);
         Assert.Null(get.Authorization);
@@ -269,21 +273,21 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task A_renamed_repository_is_followed_by_its_relative_redirect_with_the_token()
     {
-        _hub.Rename("old-org/tiny", Repository);
-        _home.Variables["HF_TOKEN"] = "hf_secret";
+        _setup.Hub.Rename("old-org/tiny", Repository);
+        _setup.Home.Variables["HF_TOKEN"] = "hf_secret";
 
         DownloadedFile done = Assert.Single(await DownloadAsync(_ => { }, file: new HubFile("old-org/tiny", FileName, "main")));
 
-        Assert.Equal(_file.Sha256, Sha256(done.Path));
+        Assert.Equal(_setup.File.Sha256, Sha256(done.Path));
         Assert.Contains("models--old-org--tiny", done.Path, StringComparison.Ordinal);
-        Assert.Equal("/old-org/tiny/resolve/main/" + FileName, _hub.Requests[0].Path);
-        Assert.All(_hub.Requests, r => Assert.Equal("Bearer hf_secret", r.Authorization));
+        Assert.Equal("/old-org/tiny/resolve/main/" + FileName, _setup.Hub.Requests[0].Path);
+        Assert.All(_setup.Hub.Requests, r => Assert.Equal("Bearer hf_secret", r.Authorization));
     }
 
     [Fact]
     public async Task A_server_that_keeps_failing_is_given_up_on_after_the_bounded_attempts_with_growing_waits()
     {
-        _hub.Enqueue([.. Enumerable.Repeat(new Fault(FaultKind.ServerError), 10)]);
+        _setup.Hub.Enqueue([.. Enumerable.Repeat(new Fault(FaultKind.ServerError), 10)]);
         var events = new List<DownloadEvent>();
 
         ModelDownloadException e = await Assert.ThrowsAsync<ModelDownloadException>(() =>
@@ -294,7 +298,7 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
         List<DownloadRetrying> retries = [.. events.OfType<DownloadRetrying>()];
         Assert.Equal([2, 3, 4], retries.Select(r => r.Attempt));
         Assert.Equal([1.0, 2.0, 4.0], retries.Select(r => r.Delay.TotalMilliseconds));
-        Assert.Equal(4, _hub.ContentRequests.Count);
+        Assert.Equal(4, _setup.Hub.ContentRequests.Count);
     }
 
     [Fact]
@@ -306,7 +310,7 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
             DownloadAsync(events.Add, file: new HubFile(Repository, "no-such.gguf", "main")));
 
         Assert.Contains("has no file no-such.gguf at main", e.Message, StringComparison.Ordinal);
-        Assert.Single(_hub.Requests);
+        Assert.Single(_setup.Hub.Requests);
         Assert.IsType<DownloadFailed>(Assert.Single(events));
     }
 
@@ -314,11 +318,11 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     public async Task Every_part_of_a_split_model_is_pulled_after_one_free_space_check_for_all()
     {
         IReadOnlyList<HubFile> parts = HubFile.Parse("test-org/split-GGUF/big-00002-of-00003.gguf", "main", out _)!;
-        HostedFile[] hosted = [.. parts.Select((p, i) => _hub.Add(p.Repository, p.FileName, FakeHub.RandomContent(200_000 + i, seed: i)))];
+        HostedFile[] hosted = [.. parts.Select((p, i) => _setup.Hub.Add(p.Repository, p.FileName, FakeHub.RandomContent(200_000 + i, seed: i)))];
         var asked = new List<string>();
         DownloadOptions options = FastOptions with { FreeSpace = folder => { asked.Add(folder); return long.MaxValue; } };
 
-        IReadOnlyList<DownloadedFile> done = await new ModelDownloader(Http, _home.Environment, options, NullLogger.Instance)
+        IReadOnlyList<DownloadedFile> done = await new ModelDownloader(Http, _setup.Home.Environment, options, NullLogger.Instance)
             .DownloadAsync(parts, _ => { }, CancellationToken.None);
 
         Assert.Equal(["big-00001-of-00003.gguf", "big-00002-of-00003.gguf", "big-00003-of-00003.gguf"], done.Select(d => Path.GetFileName(d.Path)));
@@ -354,7 +358,7 @@ public sealed class ModelDownloaderTests(ITestOutputHelper output) : IAsyncLifet
     private async Task<IReadOnlyList<DownloadedFile>> DownloadAsync(
         Action<DownloadEvent> report, HubFile? file = null, DownloadOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var downloader = new ModelDownloader(Http, _home.Environment, options ?? FastOptions, NullLogger.Instance);
+        var downloader = new ModelDownloader(Http, _setup.Home.Environment, options ?? FastOptions, NullLogger.Instance);
         return await downloader.DownloadAsync([file ?? new HubFile(Repository, FileName, "main")], report, cancellationToken);
     }
 

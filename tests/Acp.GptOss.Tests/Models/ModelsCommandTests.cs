@@ -1,10 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Acp.GptOss.Cli;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Models;
@@ -18,7 +15,7 @@ namespace Acp.GptOss.Tests.Models;
 /// <c>acp-gptoss models list</c> and <c>models pull</c>: in-process with a home of their own, and as the built
 /// executable, killed or interrupted mid-download and run again.
 /// </summary>
-public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Repository = "test-org/tiny-GGUF";
     private const string FileName = "tiny.gguf";
@@ -26,29 +23,20 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
 
     private static readonly JsonSchemaValidator s_events = JsonSchemaValidator.Load("model-download-event.schema.json");
 
-    private readonly TempHome _home = new();
-    private FakeHub _hub = null!;
-    private HostedFile _file = null!;
+    private HubHome _setup = null!;
 
-    public async Task InitializeAsync()
-    {
-        _hub = await FakeHub.StartAsync();
-        _file = _hub.Add(Repository, FileName, FakeHub.RandomContent(Size, seed: 11));
-        _home.Variables["HF_ENDPOINT"] = _hub.Endpoint.AbsoluteUri;
-    }
+    public async Task InitializeAsync() => _setup = await HubHome.StartAsync(Repository, FileName, Size, seed: 11);
 
-    public async Task DisposeAsync() => await _hub.DisposeAsync();
+    public async Task DisposeAsync() => await _setup.DisposeAsync();
 
-    public void Dispose() => _home.Dispose();
+    private string Incomplete => _setup.Incomplete;
 
-    private string Incomplete => Path.Combine(_home.HuggingFaceCache, "models--test-org--tiny-GGUF", "blobs", _file.Sha256 + ".incomplete");
-
-    private string Snapshot => Path.Combine(_home.HuggingFaceCache, "models--test-org--tiny-GGUF", "snapshots", _file.Commit, FileName);
+    private string Snapshot => _setup.Snapshot;
 
     [Fact]
     public async Task Pull_with_json_writes_schema_valid_events_on_stdout_and_plain_progress_lines_on_stderr()
     {
-        CliResult result = await RunAsync(terminal: false, "models", "pull", _file.Spec, "--json");
+        CliResult result = await RunAsync(terminal: false, "models", "pull", _setup.File.Spec, "--json");
 
         Assert.Equal(0, result.ExitCode);
         foreach (string line in result.Lines)
@@ -68,30 +56,30 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
         string[] plain = [.. result.Error.Split('\n').Where(l => l.StartsWith($"{FileName}: ", StringComparison.Ordinal))];
         Assert.InRange(plain.Length, 2, 21);
         Assert.StartsWith($"{FileName}: 100% (2.1 MB of 2.1 MB, ", plain[^1], StringComparison.Ordinal);
-        Assert.Contains($"{_file.Spec} is complete: {Snapshot}", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"{_setup.File.Spec} is complete: {Snapshot}", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("\r", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Pull_with_json_reports_a_retry_and_a_resumed_download_in_the_schema()
     {
-        _hub.Enqueue(new Fault(FaultKind.ServerError), new Fault(FaultKind.Reset, Size / 3));
+        _setup.Hub.Enqueue(new Fault(FaultKind.ServerError), new Fault(FaultKind.Reset, Size / 3));
 
-        CliResult result = await RunAsync(terminal: false, "models", "pull", _file.Spec, "--json");
+        CliResult result = await RunAsync(terminal: false, "models", "pull", _setup.File.Spec, "--json");
 
         Assert.Equal(0, result.ExitCode);
         Assert.All(result.Lines, line => Assert.True(s_events.Validate(line) is [], $"{line}: {string.Join("; ", s_events.Validate(line))}"));
         JsonElement[] retries = [.. result.Lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("type").GetString() == "retrying")];
         Assert.Equal([2, 3], retries.Select(r => r.GetProperty("attempt").GetInt32()));
         Assert.Contains("HTTP 503", retries[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(_file.Sha256, Sha256(Snapshot));
+        Assert.Equal(_setup.File.Sha256, Sha256(Snapshot));
         Assert.Contains("attempt 2 in 0.001 s, after: HTTP 503", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Pull_on_a_terminal_draws_a_bar_and_prints_the_model_path()
     {
-        CliResult result = await RunAsync(terminal: true, "models", "pull", _file.Spec);
+        CliResult result = await RunAsync(terminal: true, "models", "pull", _setup.File.Spec);
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(Snapshot + "\n", result.Text);
@@ -102,22 +90,22 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task Pull_of_a_model_that_is_already_complete_says_so_without_a_request()
     {
-        await RunAsync(terminal: false, "models", "pull", _file.Spec);
-        int requests = _hub.Requests.Count;
-        _home.Variables["HF_HUB_OFFLINE"] = "1";
+        await RunAsync(terminal: false, "models", "pull", _setup.File.Spec);
+        int requests = _setup.Hub.Requests.Count;
+        _setup.Home.Variables["HF_HUB_OFFLINE"] = "1";
 
-        CliResult result = await RunAsync(terminal: false, "models", "pull", _file.Spec);
+        CliResult result = await RunAsync(terminal: false, "models", "pull", _setup.File.Spec);
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(Snapshot + "\n", result.Text);
         Assert.Contains("is already complete in the cache (2.1 MB)", result.Error, StringComparison.Ordinal);
-        Assert.Equal(requests, _hub.Requests.Count);
+        Assert.Equal(requests, _setup.Hub.Requests.Count);
     }
 
     [Fact]
     public async Task Pull_that_fails_exits_1_after_a_failed_event()
     {
-        HostedFile lying = _hub.Add("test-org/lying-GGUF", "lie.gguf", FakeHub.RandomContent(5000, seed: 3), statedSha256: new string('0', 64));
+        HostedFile lying = _setup.Hub.Add("test-org/lying-GGUF", "lie.gguf", FakeHub.RandomContent(5000, seed: 3), statedSha256: new string('0', 64));
 
         CliResult result = await RunAsync(terminal: false, "models", "pull", lying.Spec, "--json");
 
@@ -139,20 +127,20 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(2, result.ExitCode);
         Assert.Empty(result.Output);
         Assert.Contains("is not a model to pull", result.Error, StringComparison.Ordinal);
-        Assert.Empty(_hub.Requests);
+        Assert.Empty(_setup.Hub.Requests);
     }
 
     [Fact]
     public async Task List_shows_each_model_with_its_role_size_state_path_and_source()
     {
-        string gptOss = TempHome.PlaceInHuggingFace(_home.HuggingFaceCache, "ggml-org/gpt-oss-20b-GGUF", "gpt-oss-20b-mxfp4.gguf", TempHome.GgufBytes());
-        string capable = TempHome.WriteGguf(Path.Combine(_home.LmStudio, "openai", "gpt-oss-finetune", "ft.gguf"));
-        string fast = TempHome.WriteGguf(Path.Combine(_home.LmStudio, "qwen", "small", "small.gguf"), "qwen3");
-        string other = TempHome.WriteGguf(Path.Combine(_home.Home, "models", "llama.gguf"), "llama");
-        string broken = Path.Combine(_home.Home, "models", "broken.gguf");
+        string gptOss = TempHome.PlaceInHuggingFace(_setup.Home.HuggingFaceCache, "ggml-org/gpt-oss-20b-GGUF", "gpt-oss-20b-mxfp4.gguf", TempHome.GgufBytes());
+        string capable = TempHome.WriteGguf(Path.Combine(_setup.Home.LmStudio, "openai", "gpt-oss-finetune", "ft.gguf"));
+        string fast = TempHome.WriteGguf(Path.Combine(_setup.Home.LmStudio, "qwen", "small", "small.gguf"), "qwen3");
+        string other = TempHome.WriteGguf(Path.Combine(_setup.Home.Home, "models", "llama.gguf"), "llama");
+        string broken = Path.Combine(_setup.Home.Home, "models", "broken.gguf");
         File.WriteAllText(broken, "not a model at all, just some text long enough");
-        string split = TempHome.WriteSplit(Path.Combine(_home.Home, "models", "big"), "big", 3, missing: 3);
-        _home.WriteConfig($$"""{"fastModel": "{{fast}}"}""");
+        string split = TempHome.WriteSplit(Path.Combine(_setup.Home.Home, "models", "big"), "big", 3, missing: 3);
+        _setup.Home.WriteConfig($$"""{"fastModel": "{{fast}}"}""");
 
         CliResult result = await RunAsync(terminal: false, "models", "list");
         output.WriteLine(result.Text);
@@ -188,14 +176,14 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task List_with_a_malformed_config_file_lists_the_rest_names_the_file_and_exits_1()
     {
-        string model = TempHome.WriteGguf(Path.Combine(_home.Home, "models", "m.gguf"));
-        _home.WriteConfig("{ not json");
+        string model = TempHome.WriteGguf(Path.Combine(_setup.Home.Home, "models", "m.gguf"));
+        _setup.Home.WriteConfig("{ not json");
 
         CliResult result = await RunAsync(terminal: false, "models", "list");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(model, Assert.Single(result.Lines), StringComparison.Ordinal);
-        Assert.Contains($"The config file {Path.Combine(_home.ConfigDirectory, "config.json")} is not valid JSON", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"The config file {Path.Combine(_setup.Home.ConfigDirectory, "config.json")} is not valid JSON", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -205,34 +193,34 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
 
         Assert.Equal(0, result.ExitCode);
         Assert.Empty(result.Output);
-        Assert.Contains($"No GGUF model found. Searched {_home.HuggingFaceCache}, ", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"No GGUF model found. Searched {_setup.Home.HuggingFaceCache}, ", result.Error, StringComparison.Ordinal);
         Assert.Contains("acp-gptoss models pull gpt-oss-20b", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_killed_pull_leaves_its_partial_file_and_the_next_run_resumes_it_to_an_identical_file()
     {
-        _hub.Enqueue(new Fault(FaultKind.Stall, Size / 2));
-        Dictionary<string, string> environment = _home.ProcessEnvironment(_hub.Endpoint);
+        _setup.Hub.Enqueue(new Fault(FaultKind.Stall, Size / 2));
+        Dictionary<string, string> environment = _setup.ProcessEnvironment();
 
         long seen;
-        await using (PullProcess first = PullProcess.Start(environment, _file.Spec, "--json"))
+        await using (ChildProcess first = StartPull(environment, _setup.File.Spec, "--json"))
         {
-            seen = await first.WaitForDownloadedAsync(Size * 2 / 5);
+            seen = await WaitForDownloadedAsync(first, Size * 2 / 5);
             first.Kill();
-            Assert.Equal(137, await first.ExitCodeAsync());
+            Assert.Equal(137, (await first.WaitAsync()).ExitCode);
         }
 
         long kept = new FileInfo(Incomplete).Length;
         Assert.InRange(kept, seen, Size - 1);
 
-        await using PullProcess second = PullProcess.Start(environment, _file.Spec, "--json");
-        int exitCode = await second.ExitCodeAsync();
+        await using ChildProcess second = StartPull(environment, _setup.File.Spec, "--json");
+        ProcessResult result = await second.WaitAsync();
 
-        Assert.True(exitCode == 0, second.Error);
-        Assert.Equal(_file.Sha256, Sha256(Snapshot));
-        Assert.Equal(kept, _hub.ContentRequests[1].RangeStart);
-        JsonElement started = JsonDocument.Parse(second.Lines.First()).RootElement;
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal(_setup.File.Sha256, Sha256(Snapshot));
+        Assert.Equal(kept, _setup.Hub.ContentRequests[1].RangeStart);
+        JsonElement started = JsonDocument.Parse(result.Lines.First()).RootElement;
         Assert.Equal(kept, started.GetProperty("downloaded").GetInt64());
         output.WriteLine($"killed after {kept} of {Size} bytes; the second run fetched {Size - kept}; sha256 matches");
     }
@@ -240,16 +228,17 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task Ctrl_C_stops_a_pull_keeps_the_partial_file_and_exits_130_saying_it_will_resume()
     {
-        _hub.Enqueue(new Fault(FaultKind.Stall, Size / 2));
-        Dictionary<string, string> environment = _home.ProcessEnvironment(_hub.Endpoint);
+        _setup.Hub.Enqueue(new Fault(FaultKind.Stall, Size / 2));
+        Dictionary<string, string> environment = _setup.ProcessEnvironment();
 
-        await using PullProcess pull = PullProcess.Start(environment, _file.Spec);
+        await using ChildProcess pull = StartPull(environment, _setup.File.Spec);
         await pull.WaitForErrorLineAsync(line => line.StartsWith($"{FileName}: ", StringComparison.Ordinal)
             && int.Parse(line.AsSpan(FileName.Length + 2, line.IndexOf('%', StringComparison.Ordinal) - FileName.Length - 2), CultureInfo.InvariantCulture) >= 45);
         await pull.InterruptAsync();
+        ProcessResult result = await pull.WaitAsync();
 
-        Assert.Equal(ModelsCommand.Interrupted, await pull.ExitCodeAsync());
-        Assert.Contains($"downloaded so far are kept in {Incomplete}; run the same command again to resume.", pull.Error, StringComparison.Ordinal);
+        Assert.Equal(ModelsCommand.Interrupted, result.ExitCode);
+        Assert.Contains($"downloaded so far are kept in {Incomplete}; run the same command again to resume.", result.Error, StringComparison.Ordinal);
         Assert.InRange(new FileInfo(Incomplete).Length, Size * 45L / 100, Size / 2);
         Assert.False(File.Exists(Snapshot));
     }
@@ -271,7 +260,7 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
         using var stderr = new StringWriter();
         var streams = new StdioStreams(new MemoryStream(), stdout, stderr);
         using ILoggerFactory loggers = Logging.CreateFactory(stderr, LogLevel.Information);
-        var setup = new ModelsCommandSetup(_home.Environment, new DownloadOptions { RetryDelay = TimeSpan.FromMilliseconds(1) }, terminal);
+        var setup = new ModelsCommandSetup(_setup.Home.Environment, new DownloadOptions { RetryDelay = TimeSpan.FromMilliseconds(1) }, terminal);
         var root = new RootCommand();
         root.Subcommands.Add(ModelsCommand.Create(streams, () => loggers, () => setup));
 
@@ -280,138 +269,23 @@ public sealed class ModelsCommandTests(ITestOutputHelper output) : IAsyncLifetim
         return new CliResult(exitCode, stdout.ToArray(), stderr.ToString());
     }
 
-    /// <summary>The built <c>acp-gptoss models pull</c>, its stdout and stderr read line by line as they come.</summary>
-    private sealed class PullProcess : IAsyncDisposable
+    /// <summary>
+    /// The built <c>acp-gptoss models pull</c> with <paramref name="arguments"/>, with SIGINT at its default as in a
+    /// terminal: a test run started in the background ignores SIGINT, a child inherits that, and .NET keeps it ignored.
+    /// </summary>
+    private static ChildProcess StartPull(Dictionary<string, string> environment, params string[] arguments) =>
+        ChildProcess.Start("env", ["--default-signal=INT", "dotnet", Support.Repository.Agent, "models", "pull", .. arguments], environment: environment);
+
+    /// <summary>Waits for a JSON progress line with at least <paramref name="bytes"/> downloaded; returns how many.</summary>
+    private static async Task<long> WaitForDownloadedAsync(ChildProcess pull, long bytes)
     {
-        private readonly Process _process;
-        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
-        private readonly Channel<string> _errorLines = Channel.CreateUnbounded<string>();
-        private readonly StringBuilder _error = new();
-        private readonly Task _readers;
-
-        private PullProcess(Process process)
+        long downloaded = 0;
+        await pull.WaitForLineAsync(line =>
         {
-            _process = process;
-            _readers = Task.WhenAll(ReadAsync(process.StandardOutput, _lines.Writer, null), ReadAsync(process.StandardError, _errorLines.Writer, _error));
-        }
-
-        public List<string> Lines { get; } = [];
-
-        public string Error
-        {
-            get
-            {
-                lock (_error)
-                {
-                    return _error.ToString();
-                }
-            }
-        }
-
-        public static PullProcess Start(Dictionary<string, string> environment, params string[] arguments)
-        {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in (string[])[global::Acp.GptOss.Tests.Support.Repository.Agent, "models", "pull", .. arguments])
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            foreach ((string name, string value) in environment)
-            {
-                start.Environment[name] = value;
-            }
-
-            return new PullProcess(Process.Start(start)!);
-        }
-
-        /// <summary>Waits for a JSON progress line with at least <paramref name="bytes"/> downloaded; returns how many.</summary>
-        public async Task<long> WaitForDownloadedAsync(long bytes)
-        {
-            while (true)
-            {
-                string line = await Next(_lines.Reader);
-                Lines.Add(line);
-                JsonElement e = JsonDocument.Parse(line).RootElement;
-                if (e.GetProperty("type").GetString() == "progress" && e.GetProperty("downloaded").GetInt64() is var downloaded && downloaded >= bytes)
-                {
-                    return downloaded;
-                }
-            }
-        }
-
-        public async Task WaitForErrorLineAsync(Func<string, bool> match)
-        {
-            while (!match(await Next(_errorLines.Reader)))
-            {
-            }
-        }
-
-        public void Kill() => _process.Kill(entireProcessTree: true);
-
-        /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
-        public async Task InterruptAsync()
-        {
-            using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
-            await kill.WaitForExitAsync();
-        }
-
-        public async Task<int> ExitCodeAsync()
-        {
-            await _process.WaitForExitAsync().WaitAsync(ChildProcess.Timeout);
-            await _readers.WaitAsync(ChildProcess.Timeout);
-            while (_lines.Reader.TryRead(out string? line))
-            {
-                Lines.Add(line);
-            }
-
-            return _process.ExitCode;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-
-            _process.Dispose();
-        }
-
-        private async Task<string> Next(ChannelReader<string> reader)
-        {
-            try
-            {
-                return await reader.ReadAsync().AsTask().WaitAsync(ChildProcess.Timeout);
-            }
-            catch (Exception e) when (e is ChannelClosedException or TimeoutException)
-            {
-                throw new InvalidOperationException($"acp-gptoss models pull wrote no such line ({e.Message}). Its stderr:\n{Error}", e);
-            }
-        }
-
-        private static async Task ReadAsync(StreamReader reader, ChannelWriter<string> lines, StringBuilder? all)
-        {
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                if (all is not null)
-                {
-                    lock (all)
-                    {
-                        all.Append(line).Append('\n');
-                    }
-                }
-
-                lines.TryWrite(line);
-            }
-
-            lines.TryComplete();
-        }
+            JsonElement e = JsonDocument.Parse(line).RootElement;
+            downloaded = e.GetProperty("type").GetString() == "progress" ? e.GetProperty("downloaded").GetInt64() : 0;
+            return downloaded >= bytes;
+        });
+        return downloaded;
     }
 }

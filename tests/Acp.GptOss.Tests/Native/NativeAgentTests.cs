@@ -168,7 +168,7 @@ public sealed partial class NativeAgentTests : IDisposable
 
         ProcessResult result = await acpx.RunAsync(
             $"{Repository.NativeAgent} --engine script --script {script}", "--format", "json", "--approve-all", "exec", "hello");
-        ProcessResult validation = await ChildProcess.RunAsync("node", [Repository.Validator], Repository.ClientsDirectory, input: result.Output);
+        ProcessResult validation = await AcpValidator.RunAsync(result.Output);
 
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
         Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);

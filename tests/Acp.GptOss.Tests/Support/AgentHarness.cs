@@ -100,27 +100,8 @@ internal sealed class AgentHarness : IAsyncDisposable
     public static AgentHarness StartNative(params string[] arguments) =>
         Start(Repository.NativeAgent ?? throw new InvalidOperationException(Repository.NativeAgentMissing), arguments);
 
-    private static AgentHarness Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return new AgentHarness(Process.Start(start)!);
-    }
+    private static AgentHarness Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null) =>
+        new(Process.Start(ChildProcess.StartInfo(fileName, arguments, environment: environment))!);
 
     public async Task SendAsync(string line) => await SendAsync([line]);
 

@@ -1,10 +1,14 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
 
 namespace Acp.GptOss.Tests.Support;
 
-/// <summary>A process under test, with its output read line by line as it comes.</summary>
+/// <summary>
+/// A process under test (the built agent, acpx, node, the native executable), with its stdout and stderr read line
+/// by line as they come: the one way the tests start a process and read what it writes.
+/// </summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
@@ -24,7 +28,20 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public StreamWriter Input => _process.StandardInput;
 
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
+    /// <summary>What it wrote to stderr so far.</summary>
+    public string Error
+    {
+        get
+        {
+            lock (_error)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
+    /// <summary>How a child process of the tests is started: every stream redirected, UTF-8, <paramref name="environment"/> over the test's own.</summary>
+    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -46,8 +63,11 @@ internal sealed class ChildProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        return new ChildProcess(Process.Start(start)!);
+        return start;
     }
+
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null) =>
+        new(Process.Start(StartInfo(fileName, arguments, workingDirectory, environment))!);
 
     /// <summary>Runs a process to its end.</summary>
     public static async Task<ProcessResult> RunAsync(
@@ -72,31 +92,26 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for a line of stdout that satisfies <paramref name="match"/>.</summary>
-    public async Task<string> WaitForLineAsync(Func<string, bool> match)
-    {
-        while (true)
-        {
-            string line = await _lines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-            if (match(line))
-            {
-                return line;
-            }
-        }
-    }
+    public Task<string> WaitForLineAsync(Func<string, bool> match) => WaitForAsync(_lines.Reader, match, "stdout");
 
     /// <summary>Waits for a line of stderr (a log event) that satisfies <paramref name="match"/>.</summary>
-    public async Task<string> WaitForErrorLineAsync(Func<string, bool> match)
+    public Task<string> WaitForErrorLineAsync(Func<string, bool> match) => WaitForAsync(_errorLines.Reader, match, "stderr");
+
+    /// <summary>Kills it and everything it started, as SIGKILL does.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
+    public async Task InterruptAsync()
     {
-        while (true)
+        using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
         {
-            string line = await _errorLines.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-            if (match(line))
-            {
-                return line;
-            }
+            throw new InvalidOperationException($"kill -INT {_process.Id} failed with exit code {kill.ExitCode}.");
         }
     }
 
+    /// <summary>Waits for its end; the result holds everything it wrote.</summary>
     public async Task<ProcessResult> WaitAsync()
     {
         await _process.WaitForExitAsync().WaitAsync(Timeout);
@@ -115,7 +130,26 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task ReadAsync(StreamReader reader, StringBuilder all, ChannelWriter<string>? lines)
+    private async Task<string> WaitForAsync(ChannelReader<string> lines, Func<string, bool> match, string stream)
+    {
+        try
+        {
+            while (true)
+            {
+                string line = await lines.ReadAsync().AsTask().WaitAsync(Timeout);
+                if (match(line))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (Exception e) when (e is ChannelClosedException or TimeoutException)
+        {
+            throw new InvalidOperationException($"{_process.StartInfo.FileName} wrote no such line on {stream} ({e.Message}). Its stderr:\n{Error}", e);
+        }
+    }
+
+    private static async Task ReadAsync(StreamReader reader, StringBuilder all, ChannelWriter<string> lines)
     {
         while (await reader.ReadLineAsync() is { } line)
         {
@@ -124,10 +158,10 @@ internal sealed class ChildProcess : IAsyncDisposable
                 all.Append(line).Append('\n');
             }
 
-            lines?.TryWrite(line);
+            lines.TryWrite(line);
         }
 
-        lines?.TryComplete();
+        lines.TryComplete();
     }
 }
 

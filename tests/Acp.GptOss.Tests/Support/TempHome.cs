@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Acp.GptOss.Models;
 using LlamaCpp.Gguf;
 
-namespace Acp.GptOss.Tests.Models;
+namespace Acp.GptOss.Tests.Support;
 
 /// <summary>
 /// A home folder of its own, with a config folder and environment variables of its own, so no test reads the real
@@ -32,8 +32,8 @@ internal sealed class TempHome : IDisposable
 
     public string LmStudio => Path.Combine(Home, ".lmstudio", "models");
 
-    /// <summary>The variables a child process needs to see this home and nothing of the real one.</summary>
-    public Dictionary<string, string> ProcessEnvironment(Uri endpoint) => new(StringComparer.Ordinal)
+    /// <summary>The variables a child process needs to see this home and nothing of the real one; the Hub is <paramref name="endpoint"/> when given.</summary>
+    public Dictionary<string, string> ProcessEnvironment(Uri? endpoint = null) => new(StringComparer.Ordinal)
     {
         ["HOME"] = Home,
         ["XDG_CONFIG_HOME"] = ConfigDirectory,
@@ -41,7 +41,7 @@ internal sealed class TempHome : IDisposable
         ["HF_HOME"] = "",
         ["HF_HUB_CACHE"] = HuggingFaceCache,
         ["HUGGINGFACE_HUB_CACHE"] = "",
-        ["HF_ENDPOINT"] = endpoint.AbsoluteUri,
+        ["HF_ENDPOINT"] = endpoint?.AbsoluteUri ?? "",
         ["HF_TOKEN"] = "",
         ["HUGGING_FACE_HUB_TOKEN"] = "",
         ["HF_HUB_OFFLINE"] = "",
@@ -110,15 +110,7 @@ internal sealed class TempHome : IDisposable
     /// <summary>A tiny GGUF's bytes.</summary>
     public static byte[] GgufBytes(string architecture = "gpt-oss")
     {
-        string path = Path.Combine(Path.GetTempPath(), $"acp-gptoss-{Guid.NewGuid():N}.gguf");
-        try
-        {
-            WriteGguf(path, architecture);
-            return File.ReadAllBytes(path);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var file = new TempFile(".gguf");
+        return File.ReadAllBytes(WriteGguf(file.Path, architecture));
     }
 }

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Acp.GptOss.Tests.Models;
+namespace Acp.GptOss.Tests.Support;
 
 /// <summary>What one content request suffers.</summary>
 public enum FaultKind
