@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Text.Json;
+
 namespace Acp.GptOss.Tests.Support;
 
 /// <summary>acpx, the headless ACP client, with a temporary home and workspace of its own.</summary>
@@ -18,8 +21,12 @@ internal sealed class Acpx : IDisposable
 
     public ChildProcess Start(string agent, params string[] args) => ChildProcess.Start("node", Arguments(agent, args), Workspace, Environment());
 
-    /// <summary>acpx's arguments; a short queue-owner lifetime, so that its background process does not outlive the test.</summary>
-    public static string[] Arguments(string agent, string[] args) => [Repository.Acpx, "--agent", agent, "--ttl", "2", .. args];
+    /// <summary>
+    /// acpx's arguments. The queue owner (acpx's background process that keeps the agent between commands) lives
+    /// longer than any gap between one test's commands on a loaded machine: a command that reaches an owner whose
+    /// idle time ran out fails ("Queue owner is shutting down") or starts a fresh agent. <see cref="Dispose"/> ends it.
+    /// </summary>
+    public static string[] Arguments(string agent, string[] args) => [Repository.Acpx, "--agent", agent, "--ttl", "120", .. args];
 
     public Dictionary<string, string> Environment() => new() { ["HOME"] = Home };
 
@@ -44,7 +51,32 @@ internal sealed class Acpx : IDisposable
 
     public void Dispose()
     {
+        EndQueueOwners();
         Directory.Delete(Home, recursive: true);
         Directory.Delete(Workspace, recursive: true);
+    }
+
+    // Each owner writes its pid to a lock file under this home (~/.acpx/queues/*.lock); its agent is its child.
+    private void EndQueueOwners()
+    {
+        string queues = Path.Combine(Home, ".acpx", "queues");
+        if (!Directory.Exists(queues))
+        {
+            return;
+        }
+
+        foreach (string lockFile in Directory.EnumerateFiles(queues, "*.lock"))
+        {
+            try
+            {
+                using JsonDocument owner = JsonDocument.Parse(File.ReadAllText(lockFile));
+                using Process process = Process.GetProcessById(owner.RootElement.GetProperty("pid").GetInt32());
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or System.ComponentModel.Win32Exception)
+            {
+                // Gone already, or a lock file being rewritten: nothing left to end.
+            }
+        }
     }
 }
