@@ -79,8 +79,21 @@ internal static class HarmonyCommand
             return ExitCodes.InputError;
         }
 
+        ReadOnlyMemory<byte> lines = ParseEvents(input, tokenizer, cancel, loggers().CreateLogger("Harmony.Parser"));
+        await streams.Output.WriteAsync(lines, cancellationToken).ConfigureAwait(false);
+        await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>What <c>harmony parse</c> prints for <paramref name="input"/>: its parse events, one JSON object per line.</summary>
+    /// <param name="input">The completion's token ids.</param>
+    /// <param name="tokenizer">The vocabulary they are ids of.</param>
+    /// <param name="cancel">End as a cancel would, whatever the input says.</param>
+    /// <param name="logger">Where the parser reports what it had to repair.</param>
+    internal static ReadOnlyMemory<byte> ParseEvents(CompletionInput input, IHarmonyTokenizer tokenizer, bool cancel, ILogger logger)
+    {
         var lines = new ArrayBufferWriter<byte>(input.Tokens.Length * 48);
-        using (var writer = new ParseEventWriter(lines, loggers().CreateLogger("Harmony.Parser")))
+        using (var writer = new ParseEventWriter(lines, logger))
         {
             var parser = new HarmonyStreamParser(tokenizer, writer);
             parser.Push(input.Tokens);
@@ -94,9 +107,7 @@ internal static class HarmonyCommand
             }
         }
 
-        await streams.Output.WriteAsync(lines.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return ExitCodes.Success;
+        return lines.WrittenMemory;
     }
 
     private static async Task<int> RenderAsync(
