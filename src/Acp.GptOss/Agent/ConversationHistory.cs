@@ -181,7 +181,7 @@ internal sealed class ConversationHistory
 
     private string FirstRequest(List<int> starts)
     {
-        const int MaxLength = 300;
+        const int MaxLength = 200;
         if (_compactedTurns > 0)
         {
             return _firstRequest;
