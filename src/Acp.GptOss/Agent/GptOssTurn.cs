@@ -151,7 +151,7 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             parts.Add(fit.TurnsCompacted == 1 ? "the oldest turn" : $"the {fit.TurnsCompacted} oldest turns");
         }
 
-        return $"The conversation had grown too long for the model's context ({fit.TokensBefore} of {contextSize} tokens), "
+        return $"The conversation had grown too long for the model's context ({fit.TokensBefore} tokens, in a context of {contextSize}), "
             + $"so the model no longer sees {string.Join(" and ", parts)}; {fit.Prompt.Length} tokens remain.";
     }
 
