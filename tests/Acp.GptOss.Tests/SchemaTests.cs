@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Acp.GptOss.Tests.Support;
+using Acp.Protocol;
 
 namespace Acp.GptOss.Tests;
 
@@ -52,4 +54,34 @@ public sealed class SchemaTests
         Assert.NotEmpty(schema.Validate("""{"messages":[{"role":"assistant","content":"x"}]}"""));
         Assert.Empty(schema.Validate("""{"messages":[{"role":"assistant","channel":"final","content":"x"}]}"""));
     }
+
+    [Fact]
+    public async Task Compaction_updates_follow_the_ACP_schema()
+    {
+        string[] lines =
+        [
+            Notification(new CompactionUpdate("compaction_1", CompactionStatus.InProgress)),
+            Notification(new CompactionUpdate("compaction_1", CompactionStatus.Completed) { Summary = [new TextContent("The 2 oldest turns were removed.")] }),
+            Notification(new CompactionUpdate("compaction_2", CompactionStatus.Failed) { Error = "The turn alone does not fit." }),
+        ];
+
+        Assert.Contains("\"sessionUpdate\":\"compaction_update\"", lines[0], StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"in_progress\"", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("summary", lines[0], StringComparison.Ordinal);
+        ProcessResult validation = await AcpValidator.RunAsync(string.Join('\n', lines) + "\n");
+        Assert.True(validation.ExitCode == 0, validation.Output);
+    }
+
+    [Fact]
+    public void The_client_s_compaction_capability_is_read_from_initialize()
+    {
+        InitializeRequest request = JsonSerializer.Deserialize(
+            """{"protocolVersion":1,"clientCapabilities":{"session":{"compaction":{},"notices":null}}}""", AcpJsonContext.Default.InitializeRequest)!;
+
+        Assert.NotNull(request.ClientCapabilities?.Session?.Compaction);
+        Assert.Null(request.ClientCapabilities!.Session!.Notices);
+    }
+
+    private static string Notification(SessionUpdate update) =>
+        $$"""{"jsonrpc":"2.0","method":"session/update","params":{{JsonSerializer.Serialize(new SessionNotification("sess_1", update), AcpJsonContext.Default.SessionNotification)}}}""";
 }

@@ -57,6 +57,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
     /// <summary>The functions the model may call, and where they act.</summary>
     public SessionTools Tools { get; }
 
+    /// <summary>What the client said it can do at initialize: which session updates it takes (compaction, say).</summary>
+    public ClientCapabilities? ClientCapabilities { get; init; }
+
     /// <summary>The user's "always" answers to permission requests.</summary>
     public PermissionMemory Permissions { get; } = new();
 

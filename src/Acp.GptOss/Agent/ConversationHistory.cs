@@ -13,6 +13,10 @@ internal sealed class ConversationHistory
 {
     private readonly List<HarmonyMessage> _messages = [];
 
+    // How many earlier turns the note at the start of the history stands for (0: no note), and their first request.
+    private int _compactedTurns;
+    private string _firstRequest = "";
+
     /// <summary>The messages so far, in order: what GPT-OSS's prompt is rendered from.</summary>
     public IReadOnlyList<HarmonyMessage> Messages => _messages;
 
@@ -86,6 +90,120 @@ internal sealed class ConversationHistory
         }
 
         return messages;
+    }
+
+    /// <summary>How many turns were compacted into the note that opens the history; 0 when none were.</summary>
+    public int CompactedTurns => _compactedTurns;
+
+    /// <summary>The whole turns before the current one (the one the last user prompt opened): what can be compacted.</summary>
+    public int EarlierTurns => Math.Max(0, TurnStarts().Count - 1);
+
+    /// <summary>
+    /// Removes the reasoning a model call no longer needs: every analysis message before the latest model call of
+    /// the current turn. Harmony's renderer already leaves out earlier turns' analysis (docs/harmony.md §3.4), so only
+    /// the current turn's earlier tool rounds cost tokens; the latest round's reasoning, which led to the call whose
+    /// result is open, is kept.
+    /// </summary>
+    /// <returns>How many of the removed messages the prompt rendered.</returns>
+    public int DropEarlierReasoning()
+    {
+        int end = _messages.Count - 1;
+        if (end < 0)
+        {
+            return 0;
+        }
+
+        // The latest model call began after the user's prompt or the tool result before it; on the turn's first call
+        // (the prompt is last) everything before the prompt is an earlier turn.
+        int keepFrom = end;
+        if (_messages[end].Role != HarmonyRole.User)
+        {
+            keepFrom = 0;
+            for (int i = end - 1; i >= 0; i--)
+            {
+                if (_messages[i].Role is HarmonyRole.User or HarmonyRole.Tool)
+                {
+                    keepFrom = i + 1;
+                    break;
+                }
+            }
+        }
+
+        List<int> starts = TurnStarts();
+        int currentTurn = starts.Count > 0 ? starts[^1] : -1;
+        int rendered = 0;
+        for (int i = keepFrom - 1; i >= 0; i--)
+        {
+            if (_messages[i] is { Role: HarmonyRole.Assistant, Channel: HarmonyChannel.Analysis })
+            {
+                rendered += i > currentTurn ? 1 : 0;
+                _messages.RemoveAt(i);
+            }
+        }
+
+        return rendered;
+    }
+
+    /// <summary>The messages as they would be after <see cref="CompactOldestTurns"/>, leaving the history as it is.</summary>
+    /// <param name="turns">How many of the <see cref="EarlierTurns"/> to compact, the oldest first.</param>
+    public List<HarmonyMessage> WithOldestTurnsCompacted(int turns)
+    {
+        List<int> starts = TurnStarts();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(turns);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(turns, starts.Count - 1);
+        int keepFrom = starts[turns];
+        var messages = new List<HarmonyMessage>(_messages.Count - keepFrom + 1) { Note(_compactedTurns + turns, FirstRequest(starts)) };
+        messages.AddRange(_messages.Skip(keepFrom));
+        return messages;
+    }
+
+    /// <summary>
+    /// Replaces the <paramref name="turns"/> oldest turns (and the note of any compaction before) with one note that
+    /// says how many turns were removed and what the first request was. No model writes it, so it costs no call.
+    /// </summary>
+    public void CompactOldestTurns(int turns)
+    {
+        List<HarmonyMessage> messages = WithOldestTurnsCompacted(turns);
+        _firstRequest = FirstRequest(TurnStarts());
+        _compactedTurns += turns;
+        _messages.Clear();
+        _messages.AddRange(messages);
+    }
+
+    /// <summary>
+    /// The note that stands for compacted turns: a user message, since Harmony has no role for a note, the system
+    /// and developer messages are the model's instructions and stay as they are, and a user message is valid
+    /// anywhere (an assistant one would put words in the model's mouth, a tool one needs a call before it).
+    /// </summary>
+    private static HarmonyMessage Note(int turns, string firstRequest) => HarmonyMessage.User(
+        $"(Note from the agent, not the user: the earlier conversation, {turns} {(turns == 1 ? "turn" : "turns")}, was removed to fit the model's context. "
+        + $"Its first request was: \"{firstRequest}\")");
+
+    private string FirstRequest(List<int> starts)
+    {
+        const int MaxLength = 200;
+        if (_compactedTurns > 0)
+        {
+            return _firstRequest;
+        }
+
+        string first = _messages[starts[0]].Content;
+        return first.Length <= MaxLength ? first : first[..MaxLength] + "…";
+    }
+
+    // Where each turn begins: its user prompt. The note of a compaction opens no turn.
+    private List<int> TurnStarts()
+    {
+        var starts = new List<int>();
+        for (int i = _compactedTurns > 0 ? 1 : 0; i < _messages.Count; i++)
+        {
+            if (_messages[i].Role == HarmonyRole.User)
+            {
+                starts.Add(i);
+            }
+        }
+
+        return starts;
     }
 
     private static HarmonyMessage? ToHistory(ParsedMessage message) => message.Header.Route switch

@@ -35,6 +35,7 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
         }
 
         var encoding = new HarmonyEncoding(inference.Tokenizer);
+        var fitter = new ContextFitter(encoding, inference.ContextSize, options.MaxTokens);
         var turn = new TurnState(session.NextMessageId);
         var runner = new ToolCallRunner(session, client, logger);
         for (int round = 1; ; round++)
@@ -45,7 +46,19 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             }
 
             SessionSettings settings = session.Settings;
-            int[] prompt = encoding.RenderForCompletion(Conversation(settings, tools));
+            int[] prompt = encoding.RenderForCompletion(Conversation(settings, tools, history.Messages));
+            if (!fitter.Fits(prompt))
+            {
+                ContextFit fit = fitter.Compact(history, messages => Conversation(settings, tools, messages));
+                prompt = fit.Prompt;
+                TellCompaction(fit, inference.ContextSize);
+                if (!fit.Fits)
+                {
+                    // What an over-long prompt did before: nothing generated, the turn ends for lack of tokens.
+                    return StopReason.MaxTokens;
+                }
+            }
+
             var mapper = new TurnMapper(inference.Tokenizer, settings.ReasoningDisplay, turn);
             ModelCallResult call = await CallModelAsync(inference, encoding, prompt, mapper, cancellationToken).ConfigureAwait(false);
             Send(new UsageUpdate(prompt.Length + call.GeneratedTokens, inference.ContextSize));
@@ -85,14 +98,62 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
         }
     }
 
-    private HarmonyConversation Conversation(SessionSettings settings, IReadOnlyList<HarmonyFunctionTool> tools) => new(
+    private HarmonyConversation Conversation(SessionSettings settings, IReadOnlyList<HarmonyFunctionTool> tools, IReadOnlyList<HarmonyMessage> messages) => new(
         new HarmonySystemContent { ReasoningEffort = settings.ReasoningEffort, CurrentDate = options.Today() },
         new HarmonyDeveloperContent(
             $"You are a coding assistant working inside the user's code editor. Answer in Markdown. The user's workspace is {session.Cwd}. "
             + "Use the functions to look at the workspace before you answer questions about it, and to make the changes the user asks for; "
             + "paths are relative to the workspace. The user may reject a call: then do not try it again.",
             tools),
-        history.Messages);
+        messages);
+
+    /// <summary>
+    /// Tells the client what a compaction removed: a <c>compaction_update</c> (in progress, then completed or failed)
+    /// when it advertised <c>session.compaction</c>, otherwise a short message of its own before the answer, which
+    /// every client shows. When even the current turn alone does not fit, the message says so, whichever the client.
+    /// </summary>
+    private void TellCompaction(ContextFit fit, int contextSize)
+    {
+        LogCompaction(logger, session.Id, fit.TokensBefore, fit.Prompt.Length, fit.ReasoningDropped, fit.TurnsCompacted, contextSize);
+        string? removed = fit.Changed ? Removed(fit, contextSize) : null;
+        string? failure = fit.Fits ? null
+            : $"This request does not fit the model's context: the current turn alone takes {fit.Prompt.Length} of its {contextSize} tokens, "
+              + "and there is no room left for an answer. Start a new session, attach less, or use a larger context (--ctx-size).";
+        if (session.ClientCapabilities?.Session?.Compaction is not null && removed is not null)
+        {
+            string id = "compaction_" + session.NextMessageId();
+            Send(new CompactionUpdate(id, CompactionStatus.InProgress));
+            Send(new CompactionUpdate(id, fit.Fits ? CompactionStatus.Completed : CompactionStatus.Failed)
+            {
+                Summary = [new TextContent(removed)],
+                Error = failure,
+            });
+            removed = null;
+        }
+
+        string text = string.Join("\n\n", new[] { removed, failure }.Where(t => t is not null));
+        if (text.Length > 0)
+        {
+            Send(new AgentMessageChunk(new TextContent($"_{text}_\n\n")) { MessageId = session.NextMessageId() });
+        }
+    }
+
+    private static string Removed(ContextFit fit, int contextSize)
+    {
+        var parts = new List<string>(2);
+        if (fit.ReasoningDropped > 0)
+        {
+            parts.Add("the reasoning of earlier tool rounds");
+        }
+
+        if (fit.TurnsCompacted > 0)
+        {
+            parts.Add(fit.TurnsCompacted == 1 ? "the oldest turn" : $"the {fit.TurnsCompacted} oldest turns");
+        }
+
+        return $"The conversation had grown too long for the model's context ({fit.TokensBefore} tokens, in a context of {contextSize}), "
+            + $"so the model no longer sees {string.Join(" and ", parts)}; {fit.Prompt.Length} tokens remain.";
+    }
 
     /// <summary>Samples one completion, sending its updates as they come.</summary>
     private async Task<ModelCallResult> CallModelAsync(
@@ -134,6 +195,9 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
     }
 
     private void Send(SessionUpdate update) => client.SessionUpdate(new SessionNotification(session.Id, update));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the prompt did not fit ({Before} tokens): {ReasoningDropped} reasoning messages and {Turns} oldest turns removed, {After} tokens left of {ContextSize}")]
+    private static partial void LogCompaction(ILogger logger, string sessionId, int before, int after, int reasoningDropped, int turns, int contextSize);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: model call {Round}: {PromptTokens} prompt tokens, {Generated} generated, stop {Stop}")]
     private static partial void LogRound(ILogger logger, string sessionId, int round, int promptTokens, int generated, HarmonyStopReason stop);

@@ -38,7 +38,7 @@ internal sealed partial class SessionFactory
         var tools = new SessionTools(
             id, roots, _client, clientCapabilities, McpToolbox.Start(AllowedServers(id, mcpServers), cwd, _loggers),
             _options.MaxCommandTimeout, _options.LocalTools, _options.Time);
-        return new AgentSession(id, cwd, tools, _services);
+        return new AgentSession(id, cwd, tools, _services) { ClientCapabilities = clientCapabilities };
     }
 
     // A stdio server is a command run on this machine: where tools may not act locally (a relay's remote clients),

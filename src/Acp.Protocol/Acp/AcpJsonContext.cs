@@ -22,6 +22,7 @@ namespace Acp.Protocol;
 [JsonSerializable(typeof(SetSessionConfigOptionRequest))]
 [JsonSerializable(typeof(SetSessionConfigOptionResponse))]
 [JsonSerializable(typeof(SessionNotification))]
+[JsonSerializable(typeof(CompactionUpdate))]
 [JsonSerializable(typeof(SessionErrorData))]
 [JsonSerializable(typeof(SetSessionModeRequest))]
 [JsonSerializable(typeof(SetSessionModeResponse))]

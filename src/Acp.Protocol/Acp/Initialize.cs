@@ -23,6 +23,9 @@ public sealed record ClientCapabilities
     /// <summary>Whether the client serves the <c>terminal/*</c> methods.</summary>
     public bool Terminal { get; init; }
 
+    /// <summary>Session features the client supports (compaction updates, say).</summary>
+    public ClientSessionCapabilities? Session { get; init; }
+
     /// <summary>Custom capabilities.</summary>
     [JsonPropertyName("_meta")]
     public JsonElement? Meta { get; init; }

@@ -16,6 +16,7 @@ public sealed record SessionNotification(string SessionId, SessionUpdate Update)
 [JsonDerivedType(typeof(ToolCallStart), "tool_call")]
 [JsonDerivedType(typeof(ToolCallProgress), "tool_call_update")]
 [JsonDerivedType(typeof(UsageUpdate), "usage_update")]
+[JsonDerivedType(typeof(CompactionUpdate), "compaction_update")]
 [JsonDerivedType(typeof(ConfigOptionUpdate), "config_option_update")]
 [JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
 public abstract record SessionUpdate;

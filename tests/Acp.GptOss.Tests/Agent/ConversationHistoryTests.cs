@@ -120,4 +120,89 @@ public sealed class ConversationHistoryTests
             ],
             chat);
     }
+
+    [Fact]
+    public void Dropping_reasoning_keeps_only_the_latest_tool_round_s_and_counts_what_rendered()
+    {
+        var history = new ConversationHistory();
+        history.AddUserPrompt("one");
+        history.RecordModelCall([Message(HarmonyRoute.Analysis, "old", channel: "analysis"), Message(HarmonyRoute.Final, "A.", HarmonyTerminator.Return, "final")]);
+        history.AddUserPrompt("two");
+        var call = new ParsedToolCall("functions.read_file", "commentary", "json", "{}");
+        history.RecordModelCall([Message(HarmonyRoute.Analysis, "round 1", channel: "analysis"), Message(HarmonyRoute.Tool, "{}", HarmonyTerminator.Call, "commentary", "functions.read_file")]);
+        history.RecordToolResult(call, "functions.read_file", "r1");
+        history.RecordModelCall([Message(HarmonyRoute.Analysis, "round 2", channel: "analysis"), Message(HarmonyRoute.Tool, "{}", HarmonyTerminator.Call, "commentary", "functions.read_file")]);
+        history.RecordToolResult(call, "functions.read_file", "r2");
+
+        // "old" never rendered (an earlier turn's); "round 1" did.
+        Assert.Equal(1, history.DropEarlierReasoning());
+
+        Assert.Equal(["round 2"], history.Messages.Where(m => m.Channel == HarmonyChannel.Analysis).Select(m => m.Content));
+        Assert.Equal(0, history.DropEarlierReasoning());
+    }
+
+    [Fact]
+    public void On_a_turn_s_first_call_only_earlier_turns_reasoning_goes_and_none_of_it_rendered()
+    {
+        var history = new ConversationHistory();
+        history.AddUserPrompt("one");
+        history.RecordModelCall([Message(HarmonyRoute.Analysis, "old", channel: "analysis"), Message(HarmonyRoute.Final, "A.", HarmonyTerminator.Return, "final")]);
+        history.AddUserPrompt("two");
+
+        Assert.Equal(0, history.DropEarlierReasoning());
+
+        Assert.Equal([HarmonyMessage.User("one"), HarmonyMessage.Assistant(HarmonyChannel.Final, "A."), HarmonyMessage.User("two")], history.Messages);
+    }
+
+    [Fact]
+    public void Compacting_replaces_the_oldest_turns_with_a_note_and_keeps_the_rest()
+    {
+        var history = new ConversationHistory();
+        for (int n = 1; n <= 4; n++)
+        {
+            history.AddUserPrompt($"request {n}");
+            history.AddShownText($"answer {n}");
+        }
+
+        history.AddUserPrompt("current");
+        Assert.Equal(4, history.EarlierTurns);
+
+        List<HarmonyMessage> preview = history.WithOldestTurnsCompacted(2);
+        Assert.Equal(9, history.Messages.Count);
+        history.CompactOldestTurns(2);
+
+        Assert.Equal(preview, history.Messages);
+        Assert.Equal(2, history.CompactedTurns);
+        Assert.Equal(2, history.EarlierTurns);
+        HarmonyMessage note = history.Messages[0];
+        Assert.Equal(HarmonyRole.User, note.Role);
+        Assert.Contains("2 turns, was removed to fit the model's context", note.Content, StringComparison.Ordinal);
+        Assert.Contains("\"request 1\"", note.Content, StringComparison.Ordinal);
+        Assert.Equal(
+            [HarmonyMessage.User("request 3"), HarmonyMessage.Assistant(HarmonyChannel.Final, "answer 3"), HarmonyMessage.User("request 4"), HarmonyMessage.Assistant(HarmonyChannel.Final, "answer 4"), HarmonyMessage.User("current")],
+            history.Messages.Skip(1));
+
+        // A second compaction folds the note in: one note, the count grown, the first request still the first.
+        history.CompactOldestTurns(1);
+
+        Assert.Equal(3, history.CompactedTurns);
+        Assert.Single(history.Messages, m => m.Content.Contains("removed to fit", StringComparison.Ordinal));
+        Assert.Contains("3 turns", history.Messages[0].Content, StringComparison.Ordinal);
+        Assert.Contains("\"request 1\"", history.Messages[0].Content, StringComparison.Ordinal);
+        Assert.Equal([HarmonyMessage.User("request 4"), HarmonyMessage.Assistant(HarmonyChannel.Final, "answer 4"), HarmonyMessage.User("current")], history.Messages.Skip(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => history.CompactOldestTurns(2));
+    }
+
+    [Fact]
+    public void A_long_first_request_is_cut_short_in_the_note()
+    {
+        var history = new ConversationHistory();
+        history.AddUserPrompt(new string('x', 5000));
+        history.AddUserPrompt("current");
+
+        history.CompactOldestTurns(1);
+
+        Assert.InRange(history.Messages[0].Content.Length, 200, 500);
+        Assert.Contains("x…", history.Messages[0].Content, StringComparison.Ordinal);
+    }
 }
