@@ -56,7 +56,7 @@ public sealed class SchemaTests
         Assert.Empty(schema.Validate("""{"messages":[{"role":"assistant","channel":"final","content":"x"}]}"""));
     }
 
-    [Fact]
+    [ClientsFact]
     public async Task Session_lifecycle_messages_follow_the_ACP_schema()
     {
         AcpJsonContext json = AcpJsonContext.Default;
