@@ -245,43 +245,53 @@ internal sealed partial class AgentSession : IAsyncDisposable
     public async Task<PromptResponse> PromptAsync(string text, IReadOnlyList<ContentBlock> prompt, long sequence, CancellationToken requestCancellation)
     {
         TurnRoute? route = null;
-        TurnRecorder? recorder = null;
-        int historyStart = 0;
         StopReason stop = await RunTurnAsync(
             sequence,
             async ct =>
             {
-                historyStart = _history.Messages.Count;
-                recorder = _journal is null ? null : new TurnRecorder(_services.Client);
-                IAcpClient client = recorder ?? _services.Client;
-                // The user's message stays in the history even if the turn is cancelled before a model runs.
-                _history.AddUserPrompt(text);
-                SendTitle(text);
-                TurnRoute chosen;
+                int historyStart = _history.Messages.Count;
+                var recorder = _journal is null ? null : new TurnRecorder(_services.Client);
+                StopReason? ended = null;
                 try
                 {
-                    // Decided inside the turn: the turn before may have escalated the session.
-                    chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
+                    ended = await TurnAsync(recorder ?? _services.Client, ct).ConfigureAwait(false);
+                    return ended.Value;
                 }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                finally
                 {
-                    return StopReason.Cancelled;
+                    // Inside the turn, so the next one waits: the history is this turn's alone until it is written.
+                    if (recorder is not null)
+                    {
+                        JournalTurn(text, prompt, historyStart, recorder, route, ended);
+                    }
                 }
-
-                route = chosen;
-                return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
-                    ? await new FastTurn(this, _history, fast, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
-                    : await new GptOssTurn(this, _history, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
             },
             requestCancellation).ConfigureAwait(false);
 
-        if (recorder is not null)
-        {
-            JournalTurn(text, prompt, historyStart, recorder, route, stop);
-        }
-
         LogTurnEnded(_services.Logger, Id, stop);
         return new PromptResponse(stop) { Meta = route is null ? null : RouteMetaJson(route.Meta) };
+
+        async Task<StopReason> TurnAsync(IAcpClient client, CancellationToken ct)
+        {
+            // The user's message stays in the history even if the turn is cancelled before a model runs.
+            _history.AddUserPrompt(text);
+            SendTitle(text);
+            TurnRoute chosen;
+            try
+            {
+                // Decided inside the turn: the turn before may have escalated the session.
+                chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return StopReason.Cancelled;
+            }
+
+            route = chosen;
+            return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
+                ? await new FastTurn(this, _history, fast, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
+                : await new GptOssTurn(this, _history, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
+        }
     }
 
     // The first request names the session, once; the title is stored with the turn.
@@ -298,7 +308,8 @@ internal sealed partial class AgentSession : IAsyncDisposable
     }
 
     // Written at the turn's end, in one write: a crash loses at most the turn in progress.
-    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int historyStart, TurnRecorder recorder, TurnRoute? route, StopReason stop)
+    // A turn that failed (the model could not run) is recorded with the stop reason "error".
+    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int historyStart, TurnRecorder recorder, TurnRoute? route, StopReason? stop)
     {
         DateTimeOffset now = _services.Options.Time.GetUtcNow();
         _journal!.Append(new JournalRecord(JournalKinds.User)
@@ -328,7 +339,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
         _journal.Append(new JournalRecord(JournalKinds.TurnEnd)
         {
             At = now,
-            StopReason = JsonSerializer.SerializeToElement(stop, AcpJsonContext.Default.StopReason).GetString(),
+            StopReason = stop is { } reason ? JsonSerializer.SerializeToElement(reason, AcpJsonContext.Default.StopReason).GetString() : "error",
             MessageCount = Volatile.Read(ref _messageCount),
             ToolCallCount = Volatile.Read(ref _toolCallCount),
         });
