@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Acp.GptOss.Tests.Support;
 using Acp.Protocol;
 
@@ -84,4 +85,48 @@ public sealed class SchemaTests
 
     private static string Notification(SessionUpdate update) =>
         $$"""{"jsonrpc":"2.0","method":"session/update","params":{{JsonSerializer.Serialize(new SessionNotification("sess_1", update), AcpJsonContext.Default.SessionNotification)}}}""";
+
+    [ClientsFact]
+    public async Task Session_lifecycle_messages_follow_the_ACP_schema()
+    {
+        AcpJsonContext json = AcpJsonContext.Default;
+        var mode = new SessionModeState("default", [new SessionMode("default", "Default")]);
+        var traffic = new List<string>
+        {
+            Request(1, AcpMethods.SessionList, new ListSessionsRequest { Cwd = "/w", Cursor = "c1" }, json.ListSessionsRequest),
+            Result(1, new ListSessionsResponse([new SessionInfo("s1", "/w") { Title = "Fix the build", UpdatedAt = "2026-01-02T03:04:05Z", AdditionalDirectories = ["/x"] }]) { NextCursor = "c2" }, json.ListSessionsResponse),
+            Request(2, AcpMethods.SessionLoad, new LoadSessionRequest("s1", "/w", []) { AdditionalDirectories = ["/x"] }, json.LoadSessionRequest),
+            Notification(new SessionNotification("s1", new UserMessageChunk(new TextContent("hi"))), json.SessionNotification),
+            Notification(new SessionNotification("s1", new SessionInfoUpdate { Title = "hi", UpdatedAt = "2026-01-02T03:04:05Z" }), json.SessionNotification),
+            Result(2, new LoadSessionResponse { Modes = mode, ConfigOptions = [] }, json.LoadSessionResponse),
+            Request(3, AcpMethods.SessionResume, new ResumeSessionRequest("s1", "/w"), json.ResumeSessionRequest),
+            Result(3, new ResumeSessionResponse { Modes = mode }, json.ResumeSessionResponse),
+            Request(4, AcpMethods.SessionClose, new CloseSessionRequest("s1"), json.CloseSessionRequest),
+            Result(4, new CloseSessionResponse(), json.CloseSessionResponse),
+            Request(5, AcpMethods.SessionDelete, new DeleteSessionRequest("s1"), json.DeleteSessionRequest),
+            Result(5, new DeleteSessionResponse(), json.DeleteSessionResponse),
+            Result(6, new InitializeResponse(
+                1,
+                new AgentCapabilities(true, new PromptCapabilities(false, false, true))
+                {
+                    SessionCapabilities = new SessionCapabilities { List = new(), Resume = new(), Close = new(), Delete = new() },
+                },
+                [],
+                new Implementation("a", "1")), json.InitializeResponse),
+        };
+
+        ProcessResult validation = await AcpValidator.RunAsync(string.Join('\n', traffic), "--assume-response", "initialize");
+
+        Assert.True(validation.ExitCode == 0, validation.Output + validation.Error);
+        Assert.Contains("13 messages, 0 problems", validation.Output, StringComparison.Ordinal);
+    }
+
+    private static string Request<T>(int id, string method, T parameters, JsonTypeInfo<T> type) =>
+        $$"""{"jsonrpc":"2.0","id":{{id}},"method":"{{method}}","params":{{JsonSerializer.Serialize(parameters, type)}}}""";
+
+    private static string Result<T>(int id, T result, JsonTypeInfo<T> type) =>
+        $$"""{"jsonrpc":"2.0","id":{{id}},"result":{{JsonSerializer.Serialize(result, type)}}}""";
+
+    private static string Notification<T>(T parameters, JsonTypeInfo<T> type) =>
+        $$"""{"jsonrpc":"2.0","method":"session/update","params":{{JsonSerializer.Serialize(parameters, type)}}}""";
 }

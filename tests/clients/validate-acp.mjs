@@ -16,6 +16,7 @@ const requests = {
   "session/list": [acp.zListSessionsRequest, acp.zListSessionsResponse],
   "session/resume": [acp.zResumeSessionRequest, acp.zResumeSessionResponse],
   "session/close": [acp.zCloseSessionRequest, acp.zCloseSessionResponse],
+  "session/delete": [acp.zDeleteSessionRequest, acp.zDeleteSessionResponse],
   "session/set_mode": [acp.zSetSessionModeRequest, acp.zSetSessionModeResponse],
   "session/set_config_option": [acp.zSetSessionConfigOptionRequest, acp.zSetSessionConfigOptionResponse],
   "session/prompt": [acp.zPromptRequest, acp.zPromptResponse],

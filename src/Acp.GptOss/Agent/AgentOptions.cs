@@ -17,6 +17,9 @@ internal sealed record AgentOptions
     /// <summary>Where routing decisions are appended (decisions.jsonl) when a fast model makes a choice; only logged when null.</summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>Sessions per <c>session/list</c> page. Sessions are stored under <see cref="StateDirectory"/>/sessions, and not at all without it.</summary>
+    public int SessionListPageSize { get; init; } = 50;
+
     /// <summary>Whether tools may act on the local disk and shell when the client offers no fs or terminal methods.</summary>
     public bool LocalTools { get; init; } = true;
 

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
+using Acp.GptOss.Sessions;
 using Acp.GptOss.Tools;
 using Acp.Protocol;
+using Harmony.Conversations;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
@@ -18,12 +20,16 @@ internal sealed partial class AgentSession : IAsyncDisposable
 {
     private static readonly TimeSpan s_turnEndTimeout = TimeSpan.FromSeconds(10);
 
+    // Marks a journaled session/set_mode among the config records: replayed with WithMode, not With.
+    private const string JournalModeType = "set_mode";
+
     private readonly CancellationTokenSource _closing = new();
     private readonly Task<IInferenceSession> _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
     private readonly ConversationHistory _history = new();
     private readonly SessionServices _services;
+    private readonly SessionJournal? _journal;
     private SessionSettings _settings;
     private CancellationTokenSource? _turn;
     private Task<IChatSession>? _fast;
@@ -32,17 +38,20 @@ internal sealed partial class AgentSession : IAsyncDisposable
     private long _cancelBefore;
     private int _messageCount;
     private int _toolCallCount;
+    private string? _title;
 
     /// <param name="id">The session's id.</param>
     /// <param name="cwd">Its working directory.</param>
     /// <param name="tools">The functions the model may call, and where they act.</param>
     /// <param name="services">What every session of the agent shares.</param>
-    public AgentSession(string id, string cwd, SessionTools tools, SessionServices services)
+    /// <param name="journal">Where its conversation is stored; null when sessions are not stored.</param>
+    public AgentSession(string id, string cwd, SessionTools tools, SessionServices services, SessionJournal? journal = null)
     {
         Id = id;
         Cwd = cwd;
         Tools = tools;
         _services = services;
+        _journal = journal;
         _settings = services.Options.DefaultSettings with { HasFastModel = services.Engines.Fast is not null };
         // The engine state (a llama context) is made in the background from now on, while the user writes the first
         // prompt; it may wait for the model to load, which must not hold up session/new.
@@ -53,6 +62,69 @@ internal sealed partial class AgentSession : IAsyncDisposable
     public string Id { get; }
 
     public string Cwd { get; }
+
+    /// <summary>
+    /// Continues a stored session: its conversation, settings, title and ids as the journal has them. Called once,
+    /// before the session is offered to the client.
+    /// </summary>
+    public void Restore(SessionSnapshot snapshot)
+    {
+        _history.Restore(snapshot.History);
+        foreach (JournalRecord change in snapshot.ConfigChanges)
+        {
+            try
+            {
+                Update(s => change.ConfigId == SessionSettings.ModeId && change.ValueType == JournalModeType
+                    ? s.WithMode(change.Value!.Value.GetString() ?? "")
+                    : s.With(change.ConfigId!, change.Value!.Value, change.ValueType));
+            }
+            catch (Acp.Protocol.JsonRpc.JsonRpcException e)
+            {
+                // An option this version no longer has, or a value it no longer takes: the default stays.
+                LogStoredSettingSkipped(_services.Logger, Id, change.ConfigId!, e.Message);
+            }
+        }
+
+        _title = snapshot.Title;
+        _messageCount = snapshot.MessageCount;
+        _toolCallCount = snapshot.ToolCallCount;
+    }
+
+    /// <summary>
+    /// Sends the stored conversation as the client saw it (<c>session/load</c>): the user's messages, the answers, the
+    /// tool calls with their updates; thoughts only when the reasoning display shows them now. Never the raw
+    /// reasoning the model reads.
+    /// </summary>
+    public void Replay(SessionSnapshot snapshot)
+    {
+        bool thoughts = Settings.ReasoningDisplay != ReasoningDisplay.Hidden;
+        foreach (JournalRecord record in snapshot.Shown)
+        {
+            if (record.Kind == JournalKinds.User && record.Prompt is { } prompt)
+            {
+                foreach (ContentBlock block in prompt.Deserialize(AcpJsonContext.Default.IReadOnlyListContentBlock) ?? [])
+                {
+                    Send(new UserMessageChunk(block));
+                }
+            }
+            else if (record.Update?.Deserialize(AcpJsonContext.Default.SessionUpdate) is { } update && (thoughts || update is not AgentThoughtChunk))
+            {
+                Send(update);
+            }
+        }
+
+        if (_title is not null)
+        {
+            Send(new SessionInfoUpdate { Title = _title, UpdatedAt = snapshot.UpdatedAt?.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) });
+        }
+    }
+
+    /// <summary>Notes that the session was reopened in <paramref name="cwd"/> with these roots (load or resume).</summary>
+    public void RecordOpened(string cwd, IReadOnlyList<string>? additionalDirectories)
+    {
+        _journal?.Append(new JournalRecord(JournalKinds.Opened) { At = _services.Options.Time.GetUtcNow(), Cwd = cwd, AdditionalDirectories = additionalDirectories });
+        _journal?.Flush();
+    }
 
     /// <summary>The functions the model may call, and where they act.</summary>
     public SessionTools Tools { get; }
@@ -125,6 +197,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
             Send(new CurrentModeUpdate(settings.ModeValue));
         }
 
+        Journal(new JournalRecord(JournalKinds.Config) { ConfigId = configId, Value = value, ValueType = type });
         LogConfigChanged(_services.Logger, Id, configId, value);
         return settings;
     }
@@ -136,8 +209,22 @@ internal sealed partial class AgentSession : IAsyncDisposable
         SessionSettings settings = Update(s => s.WithMode(modeId));
         // ...and a client that follows config options hears of it as a change of the mode option.
         Send(new ConfigOptionUpdate(settings.ToConfigOptions()));
+        Journal(new JournalRecord(JournalKinds.Config)
+        {
+            ConfigId = SessionSettings.ModeId, Value = JsonSerializer.SerializeToElement(modeId, AcpJsonContext.Default.String), ValueType = JournalModeType,
+        });
         LogModeChanged(_services.Logger, Id, settings.ModeValue);
         return settings;
+    }
+
+    // A setting changes between turns: written at once.
+    private void Journal(JournalRecord record)
+    {
+        if (_journal is not null)
+        {
+            _journal.Append(record with { At = _services.Options.Time.GetUtcNow() });
+            _journal.Flush();
+        }
     }
 
     private SessionSettings Update(Func<SessionSettings, SessionSettings> change)
@@ -165,28 +252,110 @@ internal sealed partial class AgentSession : IAsyncDisposable
             sequence,
             async ct =>
             {
-                // The user's message stays in the history even if the turn is cancelled before a model runs.
-                _history.AddUserPrompt(text);
-                TurnRoute chosen;
+                int historyStart = _history.Messages.Count;
+                var recorder = _journal is null ? null : new TurnRecorder(_services.Client);
+                StopReason? ended = null;
                 try
                 {
-                    // Decided inside the turn: the turn before may have escalated the session.
-                    chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
+                    ended = await TurnAsync(recorder ?? _services.Client, ct).ConfigureAwait(false);
+                    return ended.Value;
                 }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                finally
                 {
-                    return StopReason.Cancelled;
+                    // Inside the turn, so the next one waits: the history is this turn's alone until it is written.
+                    if (recorder is not null)
+                    {
+                        JournalTurn(text, prompt, historyStart, recorder, route, ended);
+                    }
                 }
-
-                route = chosen;
-                return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
-                    ? await new FastTurn(this, _history, fast, _services.Client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
-                    : await new GptOssTurn(this, _history, _services.Client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
             },
             requestCancellation).ConfigureAwait(false);
 
         LogTurnEnded(_services.Logger, Id, stop);
         return new PromptResponse(stop) { Meta = route is null ? null : RouteMetaJson(route.Meta) };
+
+        async Task<StopReason> TurnAsync(IAcpClient client, CancellationToken ct)
+        {
+            // The user's message stays in the history even if the turn is cancelled before a model runs.
+            _history.AddUserPrompt(text);
+            SendTitle(text);
+            TurnRoute chosen;
+            try
+            {
+                // Decided inside the turn: the turn before may have escalated the session.
+                chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return StopReason.Cancelled;
+            }
+
+            route = chosen;
+            return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
+                ? await new FastTurn(this, _history, fast, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
+                : await new GptOssTurn(this, _history, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    // The first request names the session, once; the title is stored with the turn.
+    private void SendTitle(string text)
+    {
+        if (_journal is null || _title is not null || SessionTitle.From(text) is not { } title)
+        {
+            return;
+        }
+
+        _title = title;
+        _journal.Append(new JournalRecord(JournalKinds.Title) { At = _services.Options.Time.GetUtcNow(), Text = title });
+        Send(new SessionInfoUpdate { Title = title });
+    }
+
+    // Written at the turn's end, in one write: a crash loses at most the turn in progress.
+    // A turn that failed (the model could not run) is recorded with the stop reason "error".
+    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int historyStart, TurnRecorder recorder, TurnRoute? route, StopReason? stop)
+    {
+        DateTimeOffset now = _services.Options.Time.GetUtcNow();
+        _journal!.Append(new JournalRecord(JournalKinds.User)
+        {
+            At = now, Text = text, Prompt = JsonSerializer.SerializeToElement(prompt, AcpJsonContext.Default.IReadOnlyListContentBlock),
+        });
+        foreach (JournalRecord record in recorder.TakeRecords(now))
+        {
+            _journal.Append(record);
+        }
+
+        foreach (HarmonyMessage message in _history.Messages.Skip(historyStart))
+        {
+            _journal.Append(new JournalRecord(JournalKinds.Message) { At = now, Message = JournalMessage.From(message) });
+        }
+
+        if (route is not null)
+        {
+            _journal.Append(new JournalRecord(JournalKinds.Route) { At = now, Route = JsonSerializer.SerializeToElement(route.Meta, RoutingJsonContext.Default.RouteMeta) });
+        }
+
+        if (recorder.Usage is { } usage)
+        {
+            _journal.Append(new JournalRecord(JournalKinds.Usage) { At = now, Used = usage.Used, Size = usage.Size });
+        }
+
+        _journal.Append(new JournalRecord(JournalKinds.TurnEnd)
+        {
+            At = now,
+            StopReason = stop is { } reason ? JsonSerializer.SerializeToElement(reason, AcpJsonContext.Default.StopReason).GetString() : "error",
+            MessageCount = Volatile.Read(ref _messageCount),
+            ToolCallCount = Volatile.Read(ref _toolCallCount),
+        });
+        try
+        {
+            _journal.Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // A full disk (or a session closed under a turn that would not end) loses the record of this turn, not the
+            // answer the user has.
+            LogJournalFailed(_services.Logger, Id, e.Message);
+        }
     }
 
     private async Task<TurnRoute> RouteAsync(string text, IReadOnlyList<ContentBlock> prompt, CancellationToken cancellationToken)
@@ -279,8 +448,13 @@ internal sealed partial class AgentSession : IAsyncDisposable
         Cancel(long.MaxValue);
         if (!await _turns.WaitAsync(s_turnEndTimeout).ConfigureAwait(false))
         {
-            // MCP servers stop with their session all the same.
+            // MCP servers stop with their session all the same, and the journal's lock is let go.
             await Tools.DisposeAsync().ConfigureAwait(false);
+            if (_journal is not null)
+            {
+                await _journal.DisposeAsync().ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -301,9 +475,20 @@ internal sealed partial class AgentSession : IAsyncDisposable
         }
 
         await Tools.DisposeAsync().ConfigureAwait(false);
+        if (_journal is not null)
+        {
+            await _journal.DisposeAsync().ConfigureAwait(false);
+        }
+
         _closing.Dispose();
         _turns.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the stored setting {ConfigId} is skipped: {Reason}")]
+    private static partial void LogStoredSettingSkipped(ILogger logger, string sessionId, string configId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the turn could not be written to the session's journal: {Reason}")]
+    private static partial void LogJournalFailed(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended: {StopReason}")]
     private static partial void LogTurnEnded(ILogger logger, string sessionId, StopReason stopReason);

@@ -20,6 +20,9 @@ internal sealed class ConversationHistory
     /// <summary>The messages so far, in order: what GPT-OSS's prompt is rendered from.</summary>
     public IReadOnlyList<HarmonyMessage> Messages => _messages;
 
+    /// <summary>Puts back the messages of a stored session (its journal), before its first turn in this process.</summary>
+    public void Restore(IEnumerable<HarmonyMessage> messages) => _messages.AddRange(messages);
+
     /// <summary>Adds the user's prompt. It stays even if the turn is cancelled before a model runs.</summary>
     public void AddUserPrompt(string text) => _messages.Add(HarmonyMessage.User(text));
 

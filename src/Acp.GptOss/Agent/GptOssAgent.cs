@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Sessions;
 using Acp.GptOss.Tools;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
@@ -43,12 +44,21 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             _telemetry = engines.Telemetry.Subscribe(e => client.ExtensionNotification(ModelExtensions.TelemetryNotification, ModelExtensions.ToJson(e)));
         }
 
+        bool stored = _factory.Store is not null;
         return ValueTask.FromResult(new InitializeResponse(
             AcpMethods.ProtocolVersion,
-            new AgentCapabilities(LoadSession: false, new PromptCapabilities(Image: false, Audio: false, EmbeddedContext: true))
+            new AgentCapabilities(LoadSession: stored, new PromptCapabilities(Image: false, Audio: false, EmbeddedContext: true))
             {
                 McpCapabilities = new McpCapabilities(Http: true, Sse: true),
-                SessionCapabilities = new SessionCapabilities { AdditionalDirectories = new EmptyCapability() },
+                // Load, list, resume, close and delete only where sessions outlive the process.
+                SessionCapabilities = new SessionCapabilities
+                {
+                    AdditionalDirectories = new EmptyCapability(),
+                    List = stored ? new EmptyCapability() : null,
+                    Resume = stored ? new EmptyCapability() : null,
+                    Close = stored ? new EmptyCapability() : null,
+                    Delete = stored ? new EmptyCapability() : null,
+                },
                 Meta = ModelExtensions.Capabilities,
             },
             [],
@@ -57,30 +67,8 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
 
     public ValueTask<NewSessionResponse> NewSessionAsync(NewSessionRequest request, CancellationToken cancellationToken)
     {
-        if (!Path.IsPathFullyQualified(request.Cwd))
-        {
-            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"cwd must be an absolute path, not \"{request.Cwd}\".");
-        }
-
-        foreach (string directory in request.AdditionalDirectories ?? [])
-        {
-            if (!Path.IsPathFullyQualified(directory))
-            {
-                throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"additionalDirectories must be absolute paths, not \"{directory}\".");
-            }
-        }
-
-        WorkspaceRoots roots;
-        try
-        {
-            roots = new WorkspaceRoots(request.Cwd, request.AdditionalDirectories);
-        }
-        catch (ToolException ex)
-        {
-            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, ex.Message);
-        }
-
-        AgentSession session = _factory.Create(request.Cwd, roots, request.McpServers, _clientCapabilities);
+        WorkspaceRoots roots = Roots(request.Cwd, request.AdditionalDirectories);
+        AgentSession session = _factory.Create(request.Cwd, request.AdditionalDirectories, roots, request.McpServers, _clientCapabilities);
         if (!_sessions.TryAdd(session.Id, session))
         {
             throw new JsonRpcException(JsonRpcErrorCodes.InternalError, "A session with that id exists already.");
@@ -92,6 +80,131 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
             Modes = session.Settings.ToModeState(),
             ConfigOptions = session.Settings.ToConfigOptions(),
         });
+    }
+
+    public ValueTask<ListSessionsResponse> ListSessionsAsync(ListSessionsRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ValueTask.FromResult(Store.List(request.Cwd, request.Cursor));
+        }
+        catch (FormatException e)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, e.Message);
+        }
+    }
+
+    public async ValueTask<LoadSessionResponse> LoadSessionAsync(LoadSessionRequest request, CancellationToken cancellationToken)
+    {
+        (AgentSession session, SessionSnapshot snapshot) = await ReopenAsync(
+            request.SessionId, request.Cwd, request.AdditionalDirectories, request.McpServers).ConfigureAwait(false);
+        // The conversation comes before the answer, as ACP asks: the client shows it, then takes the session.
+        session.Replay(snapshot);
+        return new LoadSessionResponse { Modes = session.Settings.ToModeState(), ConfigOptions = session.Settings.ToConfigOptions() };
+    }
+
+    public async ValueTask<ResumeSessionResponse> ResumeSessionAsync(ResumeSessionRequest request, CancellationToken cancellationToken)
+    {
+        (AgentSession session, _) = await ReopenAsync(request.SessionId, request.Cwd, request.AdditionalDirectories, request.McpServers ?? []).ConfigureAwait(false);
+        return new ResumeSessionResponse { Modes = session.Settings.ToModeState(), ConfigOptions = session.Settings.ToConfigOptions() };
+    }
+
+    public async ValueTask<CloseSessionResponse> CloseSessionAsync(CloseSessionRequest request, CancellationToken cancellationToken)
+    {
+        if (_sessions.TryRemove(request.SessionId, out AgentSession? session))
+        {
+            // Its turn is cancelled, its context, fast-model state and MCP servers freed; the journal stays.
+            await session.DisposeAsync().ConfigureAwait(false);
+            LogSessionClosed(_logger, request.SessionId);
+        }
+        else if (!Store.Exists(request.SessionId))
+        {
+            throw NotFound(request.SessionId);
+        }
+
+        return new CloseSessionResponse();
+    }
+
+    public async ValueTask<DeleteSessionResponse> DeleteSessionAsync(DeleteSessionRequest request, CancellationToken cancellationToken)
+    {
+        if (_sessions.TryRemove(request.SessionId, out AgentSession? session))
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // An unknown id succeeds silently, as ACP asks of session/delete: the session is not there either way.
+        try
+        {
+            Store.Delete(request.SessionId);
+        }
+        catch (SessionBusyException e)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InternalError, e.Message);
+        }
+
+        LogSessionDeleted(_logger, request.SessionId);
+        return new DeleteSessionResponse();
+    }
+
+    // Load and resume: the stored session comes back with the roots and MCP servers given now.
+    private async Task<(AgentSession Session, SessionSnapshot Snapshot)> ReopenAsync(
+        string sessionId, string cwd, IReadOnlyList<string>? additionalDirectories, IReadOnlyList<McpServer> mcpServers)
+    {
+        WorkspaceRoots roots = Roots(cwd, additionalDirectories);
+        if (_sessions.TryRemove(sessionId, out AgentSession? open))
+        {
+            // Open already on this connection: it is reopened from its journal, as a client asking twice expects.
+            await open.DisposeAsync().ConfigureAwait(false);
+        }
+
+        (SessionJournal Journal, SessionSnapshot Snapshot) stored;
+        try
+        {
+            stored = Store.Open(sessionId) ?? throw NotFound(sessionId);
+        }
+        catch (SessionBusyException e)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InternalError, e.Message);
+        }
+
+        AgentSession session = _factory.Create(cwd, additionalDirectories, roots, mcpServers, _clientCapabilities, (sessionId, stored.Journal));
+        session.Restore(stored.Snapshot);
+        session.RecordOpened(cwd, additionalDirectories);
+        if (!_sessions.TryAdd(sessionId, session))
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw new JsonRpcException(JsonRpcErrorCodes.InternalError, $"Session {sessionId} was opened twice at once.");
+        }
+
+        LogSessionReopened(_logger, sessionId, cwd, stored.Snapshot.History.Count);
+        return (session, stored.Snapshot);
+    }
+
+    private SessionStore Store => _factory.Store ?? throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, "Sessions are not stored by this agent.");
+
+    private static WorkspaceRoots Roots(string cwd, IReadOnlyList<string>? additionalDirectories)
+    {
+        if (!Path.IsPathFullyQualified(cwd))
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"cwd must be an absolute path, not \"{cwd}\".");
+        }
+
+        foreach (string directory in additionalDirectories ?? [])
+        {
+            if (!Path.IsPathFullyQualified(directory))
+            {
+                throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, $"additionalDirectories must be absolute paths, not \"{directory}\".");
+            }
+        }
+
+        try
+        {
+            return new WorkspaceRoots(cwd, additionalDirectories);
+        }
+        catch (ToolException ex)
+        {
+            throw new JsonRpcException(JsonRpcErrorCodes.InvalidParams, ex.Message);
+        }
     }
 
     public async ValueTask<PromptResponse> PromptAsync(PromptRequest request, MessageContext context, CancellationToken cancellationToken)
@@ -152,18 +265,27 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
     }
 
     private AgentSession Find(string sessionId) =>
-        _sessions.TryGetValue(sessionId, out AgentSession? session)
-            ? session
-            : throw new JsonRpcException(
-                JsonRpcErrorCodes.ResourceNotFound,
-                $"Session not found: {sessionId}",
-                JsonSerializer.SerializeToElement(new SessionErrorData(sessionId), AcpJsonContext.Default.SessionErrorData));
+        _sessions.TryGetValue(sessionId, out AgentSession? session) ? session : throw NotFound(sessionId);
+
+    private static JsonRpcException NotFound(string sessionId) => new(
+        JsonRpcErrorCodes.ResourceNotFound,
+        $"Session not found: {sessionId}",
+        JsonSerializer.SerializeToElement(new SessionErrorData(sessionId), AcpJsonContext.Default.SessionErrorData));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Initialized by {Client} {ClientVersion} (asked for protocol version {Version}); engine: {Engine}")]
     private static partial void LogInitialize(ILogger logger, string client, string clientVersion, int version, string engine);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} created in {Cwd}")]
     private static partial void LogSessionCreated(ILogger logger, string sessionId, string cwd);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} reopened in {Cwd} with {Messages} messages of history")]
+    private static partial void LogSessionReopened(ILogger logger, string sessionId, string cwd, int messages);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} closed")]
+    private static partial void LogSessionClosed(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} deleted")]
+    private static partial void LogSessionDeleted(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the model cannot run: {Reason}")]
     private static partial void LogInferenceFailed(ILogger logger, string sessionId, string reason);

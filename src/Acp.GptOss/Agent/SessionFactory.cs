@@ -1,4 +1,5 @@
 using Acp.GptOss.Routing;
+using Acp.GptOss.Sessions;
 using Acp.GptOss.Tools;
 using Acp.GptOss.Tools.Mcp;
 using Acp.Protocol;
@@ -25,20 +26,44 @@ internal sealed partial class SessionFactory
             ? null
             : new TurnRouter(engines.GptOss, options.RouteThreshold, new RouteDecisionLog(options.StateDirectory, loggers.CreateLogger("Acp.GptOss.Routing")));
         _services = new SessionServices(engines, client, options, router, loggers.CreateLogger("Acp.GptOss.Agent"));
+        Store = options.StateDirectory is null
+            ? null
+            : new SessionStore(Path.Combine(options.StateDirectory, "sessions"), loggers.CreateLogger("Acp.GptOss.Sessions"), options.SessionListPageSize);
     }
+
+    /// <summary>Where sessions are stored; null when they are not (no state folder: a replay, say).</summary>
+    public SessionStore? Store { get; }
 
     /// <summary>A new session in <paramref name="cwd"/>; its MCP servers start now, in the background, and the first turn waits for them.</summary>
     /// <param name="cwd">The session's working directory, an absolute path.</param>
+    /// <param name="additionalDirectories">Its further roots, as the client gave them.</param>
     /// <param name="roots">Where its tools may act.</param>
     /// <param name="mcpServers">The MCP servers the client gave.</param>
     /// <param name="clientCapabilities">What the editor can do for the tools (fs, terminals), from initialize.</param>
-    public AgentSession Create(string cwd, WorkspaceRoots roots, IReadOnlyList<McpServer> mcpServers, ClientCapabilities? clientCapabilities)
+    /// <param name="stored">A stored session's id and open journal, for load and resume; null for a new session, whose journal starts here.</param>
+    public AgentSession Create(
+        string cwd, IReadOnlyList<string>? additionalDirectories, WorkspaceRoots roots, IReadOnlyList<McpServer> mcpServers, ClientCapabilities? clientCapabilities, (string Id, SessionJournal Journal)? stored = null)
     {
-        string id = _options.NewSessionId();
+        string id = stored?.Id ?? _options.NewSessionId();
+        SessionJournal? journal = stored?.Journal ?? StartJournal(id, cwd, additionalDirectories);
         var tools = new SessionTools(
             id, roots, _client, clientCapabilities, McpToolbox.Start(AllowedServers(id, mcpServers), cwd, _loggers),
             _options.MaxCommandTimeout, _options.LocalTools, _options.Time);
-        return new AgentSession(id, cwd, tools, _services) { ClientCapabilities = clientCapabilities };
+        return new AgentSession(id, cwd, tools, _services, journal) { ClientCapabilities = clientCapabilities };
+    }
+
+    // A state folder that cannot be written costs the session its afterlife, not its use.
+    private SessionJournal? StartJournal(string id, string cwd, IReadOnlyList<string>? additionalDirectories)
+    {
+        try
+        {
+            return Store?.Create(id, cwd, additionalDirectories, _options.Time.GetUtcNow());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogNotStored(_services.Logger, id, e.Message);
+            return null;
+        }
     }
 
     // A stdio server is a command run on this machine: where tools may not act locally (a relay's remote clients),
@@ -60,6 +85,9 @@ internal sealed partial class SessionFactory
 
         return allowed;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} is not stored (it ends with the agent): {Reason}")]
+    private static partial void LogNotStored(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the stdio MCP server {Server} is not started: local tools are off (relay: --local-tools)")]
     private static partial void LogStdioServerRefused(ILogger logger, string sessionId, string server);

@@ -28,6 +28,13 @@ public sealed class AcpAgentConnection : IAcpClient
             (r, _, ct) => agent.SetSessionConfigOptionAsync(r, ct));
         _connection.AddRequestHandler(
             AcpMethods.SessionSetMode, json.SetSessionModeRequest, json.SetSessionModeResponse, (r, _, ct) => agent.SetSessionModeAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionList, json.ListSessionsRequest, json.ListSessionsResponse, (r, _, ct) => agent.ListSessionsAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionLoad, json.LoadSessionRequest, json.LoadSessionResponse, (r, _, ct) => agent.LoadSessionAsync(r, ct));
+        _connection.AddRequestHandler(
+            AcpMethods.SessionResume, json.ResumeSessionRequest, json.ResumeSessionResponse, (r, _, ct) => agent.ResumeSessionAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionClose, json.CloseSessionRequest, json.CloseSessionResponse, (r, _, ct) => agent.CloseSessionAsync(r, ct));
+        _connection.AddRequestHandler(
+            AcpMethods.SessionDelete, json.DeleteSessionRequest, json.DeleteSessionResponse, (r, _, ct) => agent.DeleteSessionAsync(r, ct));
         _connection.AddNotificationHandler(AcpMethods.SessionCancel, json.CancelNotification, agent.Cancel);
         foreach (string method in agent.ExtensionMethods)
         {

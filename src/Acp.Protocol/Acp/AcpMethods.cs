@@ -15,6 +15,21 @@ public static class AcpMethods
     /// <summary>Client to agent: create a session.</summary>
     public const string SessionNew = "session/new";
 
+    /// <summary>Client to agent: list the stored sessions.</summary>
+    public const string SessionList = "session/list";
+
+    /// <summary>Client to agent: reopen a stored session, replaying its conversation.</summary>
+    public const string SessionLoad = "session/load";
+
+    /// <summary>Client to agent: reopen a stored session without replay.</summary>
+    public const string SessionResume = "session/resume";
+
+    /// <summary>Client to agent: free a session's resources; it stays stored.</summary>
+    public const string SessionClose = "session/close";
+
+    /// <summary>Client to agent: remove a stored session.</summary>
+    public const string SessionDelete = "session/delete";
+
     /// <summary>Client to agent: run a prompt turn.</summary>
     public const string SessionPrompt = "session/prompt";
 

@@ -25,11 +25,36 @@ public interface IAcpAgent
     /// <summary><c>session/set_mode</c>.</summary>
     ValueTask<SetSessionModeResponse> SetSessionModeAsync(SetSessionModeRequest request, CancellationToken cancellationToken);
 
+    // The session lifecycle methods are optional (each behind a capability): an agent that does not serve one answers
+    // method-not-found, as for any unknown method.
+
+    /// <summary><c>session/list</c>.</summary>
+    ValueTask<ListSessionsResponse> ListSessionsAsync(ListSessionsRequest request, CancellationToken cancellationToken) =>
+        throw NotServed(AcpMethods.SessionList);
+
+    /// <summary><c>session/load</c>: replay the conversation as <c>session/update</c>s, then answer.</summary>
+    ValueTask<LoadSessionResponse> LoadSessionAsync(LoadSessionRequest request, CancellationToken cancellationToken) =>
+        throw NotServed(AcpMethods.SessionLoad);
+
+    /// <summary><c>session/resume</c>.</summary>
+    ValueTask<ResumeSessionResponse> ResumeSessionAsync(ResumeSessionRequest request, CancellationToken cancellationToken) =>
+        throw NotServed(AcpMethods.SessionResume);
+
+    /// <summary><c>session/close</c>.</summary>
+    ValueTask<CloseSessionResponse> CloseSessionAsync(CloseSessionRequest request, CancellationToken cancellationToken) =>
+        throw NotServed(AcpMethods.SessionClose);
+
+    /// <summary><c>session/delete</c>.</summary>
+    ValueTask<DeleteSessionResponse> DeleteSessionAsync(DeleteSessionRequest request, CancellationToken cancellationToken) =>
+        throw NotServed(AcpMethods.SessionDelete);
+
     /// <summary>The extension methods the agent serves: names that start with an underscore, as ACP reserves them.</summary>
     IReadOnlyCollection<string> ExtensionMethods { get; }
 
     /// <summary>One of <see cref="ExtensionMethods"/>; <paramref name="parameters"/> is an empty object when the request has none.</summary>
     ValueTask<JsonElement> ExtensionMethodAsync(string method, JsonElement parameters, CancellationToken cancellationToken);
+
+    private static JsonRpcException NotServed(string method) => new(JsonRpcErrorCodes.MethodNotFound, $"Method not found: {method}");
 }
 
 /// <summary>What an ACP agent may ask of its client.</summary>

@@ -84,6 +84,18 @@ public sealed record SessionCapabilities
 {
     /// <summary><c>additionalDirectories</c> in <c>session/new</c>.</summary>
     public EmptyCapability? AdditionalDirectories { get; init; }
+
+    /// <summary><c>session/list</c>.</summary>
+    public EmptyCapability? List { get; init; }
+
+    /// <summary><c>session/resume</c>.</summary>
+    public EmptyCapability? Resume { get; init; }
+
+    /// <summary><c>session/close</c>.</summary>
+    public EmptyCapability? Close { get; init; }
+
+    /// <summary><c>session/delete</c>.</summary>
+    public EmptyCapability? Delete { get; init; }
 }
 
 /// <summary>A capability with no settings: present means supported.</summary>

@@ -19,6 +19,7 @@ public sealed record SessionNotification(string SessionId, SessionUpdate Update)
 [JsonDerivedType(typeof(CompactionUpdate), "compaction_update")]
 [JsonDerivedType(typeof(ConfigOptionUpdate), "config_option_update")]
 [JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
+[JsonDerivedType(typeof(SessionInfoUpdate), "session_info_update")]
 public abstract record SessionUpdate;
 
 /// <summary>A piece of the agent's answer; chunks with the same message id form one message.</summary>
@@ -106,6 +107,16 @@ public sealed record UsageUpdate(long Used, long Size) : SessionUpdate;
 /// <summary>The session's mode changed (<c>current_mode_update</c>).</summary>
 /// <param name="CurrentModeId">The mode in force.</param>
 public sealed record CurrentModeUpdate(string CurrentModeId) : SessionUpdate;
+
+/// <summary>The session's title or update time changed (<c>session_info_update</c>).</summary>
+public sealed record SessionInfoUpdate : SessionUpdate
+{
+    /// <summary>Its new title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>When it last changed: ISO 8601.</summary>
+    public string? UpdatedAt { get; init; }
+}
 
 /// <summary>A file a tool call reads or changes.</summary>
 /// <param name="Path">Its absolute path.</param>

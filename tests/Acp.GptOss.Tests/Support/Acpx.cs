@@ -56,8 +56,9 @@ internal sealed class Acpx : IDisposable
         Directory.Delete(Workspace, recursive: true);
     }
 
-    // Each owner writes its pid to a lock file under this home (~/.acpx/queues/*.lock); its agent is its child.
-    private void EndQueueOwners()
+    /// <summary>Ends acpx's queue owners and so their agents, as a restart would. Each owner writes its pid to a lock
+    /// file under this home (~/.acpx/queues/*.lock); its agent is its child.</summary>
+    public void EndQueueOwners()
     {
         string queues = Path.Combine(Home, ".acpx", "queues");
         if (!Directory.Exists(queues))
