@@ -69,7 +69,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
     /// </summary>
     public void Restore(SessionSnapshot snapshot)
     {
-        _history.Restore(snapshot.History);
+        _history.Restore(snapshot.History, snapshot.CompactedTurns, snapshot.CompactedFirstRequest);
         foreach (JournalRecord change in snapshot.ConfigChanges)
         {
             try
@@ -253,6 +253,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
             async ct =>
             {
                 int historyStart = _history.Messages.Count;
+                int rewrites = _history.Rewrites;
                 var recorder = _journal is null ? null : new TurnRecorder(_services.Client);
                 StopReason? ended = null;
                 try
@@ -265,7 +266,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
                     // Inside the turn, so the next one waits: the history is this turn's alone until it is written.
                     if (recorder is not null)
                     {
-                        JournalTurn(text, prompt, historyStart, recorder, route, ended);
+                        JournalTurn(text, prompt, _history.Rewrites == rewrites ? historyStart : null, recorder, route, ended);
                     }
                 }
             },
@@ -312,7 +313,8 @@ internal sealed partial class AgentSession : IAsyncDisposable
 
     // Written at the turn's end, in one write: a crash loses at most the turn in progress.
     // A turn that failed (the model could not run) is recorded with the stop reason "error".
-    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int historyStart, TurnRecorder recorder, TurnRoute? route, StopReason? stop)
+    // historyStart is null when the turn rewrote earlier messages (a compaction): then the whole history is written.
+    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int? historyStart, TurnRecorder recorder, TurnRoute? route, StopReason? stop)
     {
         DateTimeOffset now = _services.Options.Time.GetUtcNow();
         _journal!.Append(new JournalRecord(JournalKinds.User)
@@ -324,7 +326,15 @@ internal sealed partial class AgentSession : IAsyncDisposable
             _journal.Append(record);
         }
 
-        foreach (HarmonyMessage message in _history.Messages.Skip(historyStart))
+        if (historyStart is null)
+        {
+            _journal.Append(new JournalRecord(JournalKinds.History)
+            {
+                At = now, CompactedTurns = _history.CompactedTurns, Text = _history.CompactedFirstRequest,
+            });
+        }
+
+        foreach (HarmonyMessage message in _history.Messages.Skip(historyStart ?? 0))
         {
             _journal.Append(new JournalRecord(JournalKinds.Message) { At = now, Message = JournalMessage.From(message) });
         }

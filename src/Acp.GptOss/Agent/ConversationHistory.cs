@@ -20,8 +20,25 @@ internal sealed class ConversationHistory
     /// <summary>The messages so far, in order: what GPT-OSS's prompt is rendered from.</summary>
     public IReadOnlyList<HarmonyMessage> Messages => _messages;
 
+    /// <summary>
+    /// How many times messages before the newest were removed or rewritten (reasoning dropped, turns compacted): a
+    /// journal that appends the messages a turn added must write the whole history instead when this changed.
+    /// </summary>
+    public int Rewrites { get; private set; }
+
+    /// <summary>The first request of the compacted turns, quoted by the note; empty when none were.</summary>
+    public string CompactedFirstRequest => _firstRequest;
+
     /// <summary>Puts back the messages of a stored session (its journal), before its first turn in this process.</summary>
-    public void Restore(IEnumerable<HarmonyMessage> messages) => _messages.AddRange(messages);
+    /// <param name="messages">The messages, in order.</param>
+    /// <param name="compactedTurns">How many turns the note that opens them stands for; 0 when there is none.</param>
+    /// <param name="firstRequest">The first request of those turns.</param>
+    public void Restore(IEnumerable<HarmonyMessage> messages, int compactedTurns = 0, string firstRequest = "")
+    {
+        _messages.AddRange(messages);
+        _compactedTurns = compactedTurns;
+        _firstRequest = firstRequest;
+    }
 
     /// <summary>Adds the user's prompt. It stays even if the turn is cancelled before a model runs.</summary>
     public void AddUserPrompt(string text) => _messages.Add(HarmonyMessage.User(text));
@@ -135,13 +152,20 @@ internal sealed class ConversationHistory
         List<int> starts = TurnStarts();
         int currentTurn = starts.Count > 0 ? starts[^1] : -1;
         int rendered = 0;
+        bool removed = false;
         for (int i = keepFrom - 1; i >= 0; i--)
         {
             if (_messages[i] is { Role: HarmonyRole.Assistant, Channel: HarmonyChannel.Analysis })
             {
                 rendered += i > currentTurn ? 1 : 0;
                 _messages.RemoveAt(i);
+                removed = true;
             }
+        }
+
+        if (removed)
+        {
+            Rewrites++;
         }
 
         return rendered;
@@ -171,6 +195,7 @@ internal sealed class ConversationHistory
         _compactedTurns += turns;
         _messages.Clear();
         _messages.AddRange(messages);
+        Rewrites++;
     }
 
     /// <summary>

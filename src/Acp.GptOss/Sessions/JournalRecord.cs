@@ -19,7 +19,10 @@ internal sealed record JournalRecord(string Kind)
     /// <summary><see cref="JournalKinds.Created"/>: its further roots.</summary>
     public IReadOnlyList<string>? AdditionalDirectories { get; init; }
 
-    /// <summary><see cref="JournalKinds.User"/>: the message as the model reads it; <see cref="JournalKinds.Title"/>: the title.</summary>
+    /// <summary>
+    /// <see cref="JournalKinds.User"/>: the message as the model reads it; <see cref="JournalKinds.Title"/>: the title;
+    /// <see cref="JournalKinds.History"/>: the first request of the compacted turns.
+    /// </summary>
     public string? Text { get; init; }
 
     /// <summary><see cref="JournalKinds.User"/>: the prompt's content blocks as the client sent them.</summary>
@@ -49,6 +52,9 @@ internal sealed record JournalRecord(string Kind)
     /// <summary><see cref="JournalKinds.Usage"/>: the context's size.</summary>
     public long? Size { get; init; }
 
+    /// <summary><see cref="JournalKinds.History"/>: how many turns the note that opens the history stands for.</summary>
+    public int? CompactedTurns { get; init; }
+
     /// <summary><see cref="JournalKinds.TurnEnd"/>: how the turn ended.</summary>
     public string? StopReason { get; init; }
 
@@ -72,6 +78,9 @@ internal static class JournalKinds
     public const string Usage = "usage";
     public const string TurnEnd = "turn_end";
     public const string Title = "title";
+
+    /// <summary>The history was rewritten (compacted to fit the context): the message records after it are all of it.</summary>
+    public const string History = "history";
 }
 
 /// <summary>The journal's serializers (source-generated: the agent is compiled ahead of time).</summary>

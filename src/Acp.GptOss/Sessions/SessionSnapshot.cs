@@ -25,6 +25,12 @@ internal sealed record SessionSnapshot
     /// <summary>What the client was shown, in order: <see cref="JournalKinds.User"/> and <see cref="JournalKinds.Update"/> records.</summary>
     public IReadOnlyList<JournalRecord> Shown { get; private init; } = [];
 
+    /// <summary>How many turns the note that opens <see cref="History"/> stands for; 0 when none were compacted.</summary>
+    public int CompactedTurns { get; private init; }
+
+    /// <summary>The first request of the compacted turns.</summary>
+    public string CompactedFirstRequest { get; private init; } = "";
+
     public int MessageCount { get; private init; }
 
     public int ToolCallCount { get; private init; }
@@ -40,6 +46,8 @@ internal sealed record SessionSnapshot
         DateTimeOffset? updated = null;
         int messages = 0;
         int toolCalls = 0;
+        int compactedTurns = 0;
+        string firstRequest = "";
         foreach (JournalRecord record in records)
         {
             updated = record.At ?? updated;
@@ -48,6 +56,11 @@ internal sealed record SessionSnapshot
                 case JournalKinds.Created or JournalKinds.Opened:
                     cwd = record.Cwd ?? cwd;
                     directories = record.AdditionalDirectories ?? directories;
+                    break;
+                case JournalKinds.History:
+                    history.Clear();
+                    compactedTurns = record.CompactedTurns ?? 0;
+                    firstRequest = record.Text ?? "";
                     break;
                 case JournalKinds.Message when record.Message?.ToHarmony() is { } message:
                     history.Add(message);
@@ -79,6 +92,8 @@ internal sealed record SessionSnapshot
             Title = title,
             UpdatedAt = updated,
             History = history,
+            CompactedTurns = compactedTurns,
+            CompactedFirstRequest = firstRequest,
             ConfigChanges = config,
             Shown = shown,
             MessageCount = messages,

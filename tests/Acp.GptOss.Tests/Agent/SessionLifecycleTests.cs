@@ -78,6 +78,69 @@ public sealed class SessionLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_compacted_conversation_is_stored_compacted_and_continues_so_after_a_restart()
+    {
+        const string Answer = "<|channel|>final<|message|>Short answer.<|return|>";
+        const int MaxTokens = 64;
+        static string Request(int n) => $"Request {n}: " + new string((char)('a' + n), 120);
+
+        // A context the third prompt does not fit with its answer's room, sized from what the prompts really render.
+        var sizing = new FakeEngine(Answer);
+        await using (var measure = new AgentHarness(sizing, new AgentOptions { MaxTokens = MaxTokens }))
+        {
+            string scratch = await measure.NewSessionAsync();
+            for (int n = 1; n <= 3; n++)
+            {
+                await measure.PromptAsync(scratch, Request(n));
+            }
+        }
+
+        int contextSize = sizing.PromptTokens[2].Length + MaxTokens - 1;
+        var options = new AgentOptions { StateDirectory = State, MaxTokens = MaxTokens };
+        string session;
+        var before = new FakeEngine(Answer) { ContextSize = contextSize };
+        await using (var first = new AgentHarness(before, options))
+        {
+            session = await first.NewSessionAsync(Workspace);
+            for (int n = 1; n <= 3; n++)
+            {
+                await first.PromptAsync(session, Request(n));
+            }
+        }
+
+        Assert.Contains("removed to fit", before.Prompts[2], StringComparison.Ordinal);
+        // A roomy context now, so the prompt shows the stored history as it is, with nothing compacted anew.
+        var engine = new FakeEngine(Answer);
+        await using var second = new AgentHarness(engine, options);
+        await InitializeAsync(second);
+        await second.RequestAsync("session/load", new { sessionId = session, cwd = Workspace, mcpServers = Array.Empty<object>() });
+
+        (JsonElement continued, _) = await second.PromptAsync(session, Request(4));
+
+        Assert.Equal("end_turn", Updates.StopReason(continued));
+        string prompt = Assert.Single(engine.Prompts);
+        // The history goes on as the last prompt before the restart had it: the note, then the turns it kept. The
+        // first turn lives on in the note alone.
+        string last = before.Prompts[2];
+        string kept = last[last.IndexOf("(Note from the agent", StringComparison.Ordinal)..last.LastIndexOf("<|start|>assistant", StringComparison.Ordinal)];
+        Assert.Contains(kept, prompt, StringComparison.Ordinal);
+        Assert.Contains(Request(3), kept, StringComparison.Ordinal);
+        Assert.Equal(1, Occurrences(prompt, Request(1)));
+        Assert.Contains(Request(4), prompt, StringComparison.Ordinal);
+    }
+
+    private static int Occurrences(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    [Fact]
     public async Task A_second_agent_opening_a_session_in_use_gets_a_clear_error()
     {
         await using AgentHarness first = Start(new FakeEngine());
