@@ -275,6 +275,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="refusal">Why the file was not restored; null when it was.</param>
     /// <returns>True when the cache now holds the file's tokens.</returns>
+    /// <exception cref="IOException">The model's file or the state file could not be read once open.</exception>
     public bool TryRestoreState(string path, out string? refusal)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

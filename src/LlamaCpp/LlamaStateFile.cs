@@ -74,7 +74,7 @@ internal static unsafe class LlamaStateFile
         }
         catch
         {
-            File.Delete(temporary);
+            DeleteQuietly(temporary);
             throw;
         }
     }
@@ -200,6 +200,18 @@ internal static unsafe class LlamaStateFile
         }
 
         return hash.GetHashAndReset();
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The write's own failure is the one to report.
+        }
     }
 
     private static byte[] TokenBytes(ReadOnlySpan<int> tokens)
