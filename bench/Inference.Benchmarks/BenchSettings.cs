@@ -34,6 +34,15 @@ internal sealed record BenchSettings
     /// <summary>The words of the long prompt whose prefill is cancelled (about 2.5 tokens each).</summary>
     public int LongPromptWords { get; init; } = 1600;
 
+    /// <summary>Run only the warm-resume measurement.</summary>
+    public bool ResumeOnly { get; init; }
+
+    /// <summary>Pairs of warm and cold resume trials, after one pair of warm-up.</summary>
+    public int ResumeTrials { get; init; } = 5;
+
+    /// <summary>The words of the resumed conversation's question: about 4,000 tokens rendered.</summary>
+    public int ResumeWords { get; init; } = 1660;
+
     public static string RepositoryRoot { get; } = typeof(BenchSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
@@ -44,7 +53,7 @@ internal sealed record BenchSettings
 
     public static string NodeDirectory => Path.Combine(RepositoryRoot, "bench", "node");
 
-    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c> and the switches.</summary>
+    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c>, <c>--resume-trials N</c> and the switches.</summary>
     /// <exception cref="ArgumentException">An unknown or malformed option.</exception>
     public static BenchSettings Parse(string[] args)
     {
@@ -59,6 +68,10 @@ internal sealed record BenchSettings
                     continue;
                 case "--skip-node":
                     settings = settings with { SkipNode = true };
+                    i--;
+                    continue;
+                case "--resume-only":
+                    settings = settings with { ResumeOnly = true };
                     i--;
                     continue;
                 case "--skip-cancel":
@@ -78,7 +91,9 @@ internal sealed record BenchSettings
                 "--cancel-trials" => settings with { CancelTrials = value },
                 "--tokens" => settings with { Tokens = value },
                 "--threads" => settings with { Threads = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --prompt-at-once, --skip-node or --skip-cancel."),
+                "--resume-trials" => settings with { ResumeTrials = value },
+                _ => throw new ArgumentException(
+                    $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --prompt-at-once, --skip-node, --skip-cancel or --resume-only."),
             };
         }
 

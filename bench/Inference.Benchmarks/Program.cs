@@ -1,10 +1,16 @@
 using Inference.Benchmarks;
 
 // One run, one machine, one set of settings: our engine alone, the whole agent over stdio, node-llama-cpp and the
-// raw C loop on the same model file, then cancel latency during decode and mid-prefill.
+// raw C loop on the same model file, then cancel latency during decode and mid-prefill, then warm resume.
 BenchSettings settings = BenchSettings.Parse(args);
 using var report = new Report();
 report.Line($"Inference benchmark: {settings}");
+if (settings.ResumeOnly)
+{
+    await ResumeBench.RunAsync(BenchModel.Ensure(report), settings, report);
+    return;
+}
+
 if (!settings.SkipNode)
 {
     NodePackages.EnsureInstalled(report);
@@ -27,4 +33,5 @@ CancelResult[] cancels = settings.SkipCancel ? [] :
     await AgentBench.CancelDuringPrefillAsync(model, settings),
 ];
 report.Cancels(cancels);
+await ResumeBench.RunAsync(model, settings, report);
 report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels);

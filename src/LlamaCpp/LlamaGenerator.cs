@@ -89,6 +89,11 @@ public sealed unsafe class LlamaGenerator : IDisposable
     private readonly int _vocabularySize;
     private bool _disposed;
 
+    // How many of the cached tokens came from a restored state: llama.cpp's cache, restored from a sequence's state,
+    // answered differently from the original after a trim inside them (seen on a gpt-oss model: the same tokens
+    // shifted by one), while trims past them were right; a prompt that leaves them starts over.
+    private int _restored;
+
     /// <summary>Creates a context and a sampler chain over a model.</summary>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
     public LlamaGenerator(LlamaModel model, LlamaContextOptions contextOptions, LlamaSamplingOptions samplingOptions)
@@ -225,11 +230,89 @@ public sealed unsafe class LlamaGenerator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes what the KV cache holds, with its token ids, to <paramref name="path"/> (owner-only, replaced whole),
+    /// for <see cref="TryRestoreState"/> in a context of the same size on the same model. Between generations only.
+    /// </summary>
+    /// <returns>False, and nothing written, when the cache is empty.</returns>
+    /// <exception cref="LlamaException">llama.cpp could not copy the state.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file could not be written.</exception>
+    public bool SaveState(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (_cached.Count == 0)
+        {
+            return false;
+        }
+
+        nuint size = _context.GetStateSize(s_sequence);
+        byte* buffer = (byte*)NativeMemory.Alloc(size);
+        try
+        {
+            nuint written = _context.GetState(buffer, size, s_sequence);
+            if (written == 0)
+            {
+                throw new LlamaException("llama.cpp could not copy the sequence's state.");
+            }
+
+            LlamaStateFile.Write(path, StateOwner, CollectionsMarshal.AsSpan(_cached), buffer, (long)written);
+            return true;
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the KV cache with the state <see cref="SaveState"/> wrote to <paramref name="path"/>, so that the next
+    /// prompt beginning with its tokens decodes only the rest. A file of another model, context size or llama.cpp
+    /// build, or a damaged one, is refused before llama.cpp reads it: then the cache is left as it was, or empty where
+    /// llama.cpp itself refused the state, and the next prompt is prefilled whole.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="refusal">Why the file was not restored; null when it was.</param>
+    /// <returns>True when the cache now holds the file's tokens.</returns>
+    /// <exception cref="IOException">The model's file or the state file could not be read once open.</exception>
+    public bool TryRestoreState(string path, out string? refusal)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        refusal = LlamaStateFile.TryRead(path, StateOwner, out int[] tokens, out byte* state, out long length);
+        if (refusal is not null)
+        {
+            return false;
+        }
+
+        try
+        {
+            Reset();
+            nuint read = _context.SetState(state, (nuint)length, s_sequence);
+            if (read != (nuint)length || (int)_context.MemorySequenceMaxPosition(s_sequence) != tokens.Length - 1)
+            {
+                Reset();
+                refusal = "llama.cpp did not accept the state";
+                return false;
+            }
+
+            _cached.AddRange(tokens);
+            _restored = tokens.Length;
+            return true;
+        }
+        finally
+        {
+            NativeMemory.Free(state);
+        }
+    }
+
     /// <summary>Forgets the KV cache.</summary>
     public void Reset()
     {
         _context.MemoryClear(data: false);
         _cached.Clear();
+        _restored = 0;
     }
 
     /// <inheritdoc />
@@ -246,6 +329,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
         _context.Dispose();
         NativeMemory.Free(_abort);
     }
+
+    private LlamaStateFile.Owner StateOwner => new(_model.Identity, ContextSize, _vocabularySize);
 
     private void RequestAbort()
     {
@@ -273,6 +358,12 @@ public sealed unsafe class LlamaGenerator : IDisposable
     {
         if (length >= _cached.Count)
         {
+            return;
+        }
+
+        if (length < _restored)
+        {
+            Reset();
             return;
         }
 

@@ -32,6 +32,7 @@ public sealed record LlamaModelOptions
 public sealed class LlamaModel : IDisposable
 {
     private const int MaxLayers = 512;
+    private byte[]? _identity;
 
     private LlamaModel(SafeLlamaModelHandle handle, GgufFile file, int gpuLayers)
     {
@@ -78,6 +79,12 @@ public sealed class LlamaModel : IDisposable
     public string? ChatTemplate { get; }
 
     internal SafeLlamaModelHandle Handle { get; }
+
+    /// <summary>
+    /// What a saved KV state must have been made by: the file's length and a hash of slices of it (see
+    /// <see cref="LlamaStateFile.ModelIdentity"/>), read once, on first use.
+    /// </summary>
+    internal ReadOnlyMemory<byte> Identity => _identity ??= LlamaStateFile.ModelIdentity(File.Path);
 
     /// <summary>Checks the file, then loads it.</summary>
     /// <exception cref="GgufFormatException">The file is damaged or of the wrong architecture.</exception>

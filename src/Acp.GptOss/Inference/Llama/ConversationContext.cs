@@ -61,6 +61,25 @@ internal sealed class ConversationContext(ModelSlot slot, string sessionId, int 
         }
     }
 
+    /// <summary>
+    /// The context made for the model <paramref name="lease"/> holds, marked in use as by <see cref="BeginRun"/>
+    /// (end it with <see cref="EndRun"/>); null when there is none (not made yet, or dropped by an unload) or the
+    /// conversation closed.
+    /// </summary>
+    public LlamaGenerator? TryBeginRun(ModelSlot.Lease lease)
+    {
+        lock (_gate)
+        {
+            if (_closed || _generator is null || _generation != lease.Loaded.Generation)
+            {
+                return null;
+            }
+
+            _running = true;
+            return _generator;
+        }
+    }
+
     /// <summary>A generation decodes in the context from now until <see cref="EndRun"/>.</summary>
     public void BeginRun()
     {

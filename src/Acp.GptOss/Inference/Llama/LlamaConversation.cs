@@ -137,6 +137,137 @@ internal sealed partial class LlamaConversation : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the context's KV state and its tokens to <paramref name="path"/>, after the last generation has
+    /// stopped and before the next starts. Nothing to save (false) when the model is not loaded now (an unload
+    /// dropped the context) or no context was made: this neither loads the model nor makes one.
+    /// </summary>
+    /// <exception cref="InferenceException">The state could not be copied or written.</exception>
+    public async Task<bool> SaveStateAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        await _decoding.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_slot.TryAcquire() is not { } lease)
+        {
+            return false;
+        }
+
+        if (_context.TryBeginRun(lease) is not { } generator)
+        {
+            lease.Dispose();
+            return false;
+        }
+
+        int tokens = generator.CachedTokenCount;
+        bool saved = await BetweenGenerations(lease, () =>
+        {
+            try
+            {
+                return generator.SaveState(path);
+            }
+            catch (Exception e) when (e is LlamaException or IOException or UnauthorizedAccessException)
+            {
+                throw new InferenceException($"The session's state could not be saved to {path}: {e.Message}", e);
+            }
+        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (saved)
+        {
+            LogStateSaved(_logger, _sessionId, tokens, path);
+        }
+
+        return saved;
+    }
+
+    /// <summary>
+    /// Loads a state <see cref="SaveStateAsync"/> wrote into this conversation's context (loading the model and
+    /// making the context if needed), before the next generation: a refused file (missing, of another model, context
+    /// size or llama.cpp build, damaged) is false and logged, and the next prompt is prefilled whole.
+    /// </summary>
+    /// <exception cref="InferenceException">The model cannot load, or the context cannot be made.</exception>
+    public async Task<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        await _decoding.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!File.Exists(path))
+        {
+            // Nothing to restore: no reason to load the model for it.
+            return false;
+        }
+
+        ModelSlot.Lease lease = await _slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        LlamaGenerator? generator;
+        try
+        {
+            await _context.GetAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false);
+            generator = _context.TryBeginRun(lease);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        if (generator is null)
+        {
+            // Closed, or unloaded and reloaded meanwhile: nothing restored, the next prompt prefills.
+            lease.Dispose();
+            return false;
+        }
+
+        string sessionId = _sessionId;
+        ILogger logger = _logger;
+        return await BetweenGenerations(lease, () =>
+        {
+            string? refusal;
+            try
+            {
+                if (generator.TryRestoreState(path, out refusal))
+                {
+                    LogStateRestored(logger, sessionId, generator.CachedTokenCount, path);
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Read while it changed, say: as good as refused.
+                refusal = e.Message;
+            }
+
+            LogStateRefused(logger, sessionId, path, refusal);
+            return false;
+        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Runs work on the context (marked in use by TryBeginRun) on a thread of its own, as a generation decodes: the
+    // next generation waits for it, a cancel of the caller does not stop it, and it ends by releasing the model.
+    private Task<bool> BetweenGenerations(ModelSlot.Lease lease, Func<bool> work)
+    {
+        var result = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _decoding = done.Task;
+        new Thread(() =>
+        {
+            try
+            {
+                result.SetResult(work());
+            }
+#pragma warning disable CA1031 // Whatever the work throws is its caller's to see; nothing may end the process.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                result.SetException(e);
+            }
+            finally
+            {
+                _context.EndRun();
+                lease.Dispose();
+                done.SetResult();
+            }
+        })
+        { IsBackground = true, Name = "llama state" }.Start();
+        return result.Task;
+    }
+
     public void Dispose()
     {
         _unloadRegistration.Dispose();
@@ -193,6 +324,15 @@ internal sealed partial class LlamaConversation : IDisposable
         run.Finish();
         run.Tokens.Complete(error);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: saved its {Tokens}-token state to {Path}")]
+    private static partial void LogStateSaved(ILogger logger, string sessionId, int tokens, string path);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: restored a {Tokens}-token state from {Path}")]
+    private static partial void LogStateRestored(ILogger logger, string sessionId, int tokens, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the saved state {Path} is not used ({Reason}); the next prompt is prefilled whole")]
+    private static partial void LogStateRefused(ILogger logger, string sessionId, string path, string? reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);

@@ -115,6 +115,21 @@ internal sealed partial class ModelSlot : IModel, IAsyncDisposable
         }
     }
 
+    /// <summary>The model, held as <see cref="AcquireAsync"/> holds it, if it is loaded now and not unloading; null else.</summary>
+    public Lease? TryAcquire()
+    {
+        lock (_gate)
+        {
+            if (_unload is null && _load is { IsCompletedSuccessfully: true } load)
+            {
+                _use.Add();
+                return new Lease(this, load.Result);
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>
     /// Another hold on the model <paramref name="held"/> holds, for work that may outlive the holder's (a context
     /// made in the background for a prompt that may be cancelled meanwhile).
