@@ -123,7 +123,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
     public void RecordOpened(string cwd, IReadOnlyList<string>? additionalDirectories)
     {
         _journal?.Append(new JournalRecord(JournalKinds.Opened) { At = _services.Options.Time.GetUtcNow(), Cwd = cwd, AdditionalDirectories = additionalDirectories });
-        _journal?.Flush();
+
+        // On the request's path: no fsync; the next turn's end makes it durable.
+        _journal?.Flush(durable: false);
     }
 
     /// <summary>The functions the model may call, and where they act.</summary>
@@ -217,13 +219,14 @@ internal sealed partial class AgentSession : IAsyncDisposable
         return settings;
     }
 
-    // A setting changes between turns: written at once.
+    // A setting changes between turns: written at once, made durable (fsync) by the next turn's end rather than on
+    // the request's path.
     private void Journal(JournalRecord record)
     {
         if (_journal is not null)
         {
             _journal.Append(record with { At = _services.Options.Time.GetUtcNow() });
-            _journal.Flush();
+            _journal.Flush(durable: false);
         }
     }
 

@@ -68,8 +68,12 @@ internal sealed partial class SessionJournal : IAsyncDisposable
     }
 
     /// <summary>Writes the queued records, one line each, and flushes them to the disk.</summary>
+    /// <param name="durable">
+    /// Waits for the disk (fsync), as a turn's end does. Without it the records reach the page cache only: other
+    /// processes see them at once, and a machine that loses power may lose them (a session with no turn yet, say).
+    /// </param>
     /// <remarks>Synchronous: a turn's records are a few kilobytes, written once at its end.</remarks>
-    public void Flush()
+    public void Flush(bool durable = true)
     {
         lock (_gate)
         {
@@ -86,7 +90,7 @@ internal sealed partial class SessionJournal : IAsyncDisposable
 
             _pending.Clear();
             _file.Write(Encoding.UTF8.GetBytes(text.ToString()));
-            _file.Flush(flushToDisk: true);
+            _file.Flush(flushToDisk: durable);
         }
     }
 

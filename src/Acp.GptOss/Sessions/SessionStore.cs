@@ -29,7 +29,10 @@ internal sealed class SessionStore(string directory, ILogger logger, int pageSiz
         EnsureDirectory();
         SessionJournal journal = SessionJournal.Open(id, PathOf(id), logger);
         journal.Append(new JournalRecord(JournalKinds.Created) { At = now, Cwd = cwd, AdditionalDirectories = additionalDirectories });
-        journal.Flush();
+
+        // On session/new's path: no fsync there (milliseconds, more while a model loads); the first turn's end makes
+        // the journal durable.
+        journal.Flush(durable: false);
         return journal;
     }
 
