@@ -1,21 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Bench.Shared;
 using Latency.Benchmarks;
 
 // One run: every wait a user feels, as an editor sees it, for one build of the agent (--agent PATH: an executable
 // or a .dll; the Release build beside this benchmark by default). The table goes to stdout and bench/results/.
 BenchOptions options = BenchOptions.Parse(args);
-var report = new List<string>();
-// A benchmark's report is its stdout: no ACP here.
-#pragma warning disable RS0030
-TextWriter stdout = Console.Out;
-#pragma warning restore RS0030
-void Line(string text)
-{
-    stdout.WriteLine(text);
-    stdout.Flush();
-    report.Add(text);
-}
+var report = new ReportLines();
+void Line(string text) => report.Line(text);
 
 Directory.CreateDirectory(BenchOptions.WorkDirectory);
 string model = options.Model ?? await BenchFiles.EnsureModelAsync(Line);
@@ -59,6 +51,5 @@ foreach (Row row in rows)
 }
 
 Line("goals: spawn → initialize ≤ 20 ms median; session/new ≤ 10 ms median; every cancel ≤ 10 ms p99; preflight ≤ 50 ms; cold first chunk ≤ 1.10 × (load + prefill)");
-Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
-File.WriteAllLines(options.Output, report);
+report.Save(options.Output);
 Line($"saved {options.Output}");

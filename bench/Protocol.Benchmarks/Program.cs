@@ -1,20 +1,12 @@
+using Bench.Shared;
 using Protocol.Benchmarks;
 
 // One run: the peer's round trip and notification throughput in process, then spawn → initialize for the built
 // agent. --agent PATH adds another build of the agent (an older commit, say) to the spawn rounds, alternating;
 // --native default (or a path) adds the published NativeAOT executable; --rounds 0 measures the spawns alone.
 var options = BenchOptions.Parse(args);
-var report = new List<string>();
-// A benchmark's report is its stdout: no ACP here.
-#pragma warning disable RS0030
-TextWriter stdout = Console.Out;
-#pragma warning restore RS0030
-void Line(string text)
-{
-    stdout.WriteLine(text);
-    stdout.Flush();
-    report.Add(text);
-}
+var report = new ReportLines();
+void Line(string text) => report.Line(text);
 
 Line($"Protocol benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 foreach (PeerKind kind in options.Rounds > 0 ? PeerKinds.All : [])
@@ -71,8 +63,7 @@ foreach ((string name, string path) in agents)
 
 if (options.Output is { } output)
 {
-    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-    File.WriteAllLines(output, report);
+    report.Save(output);
 }
 
 // Nearest rank on sorted figures.
