@@ -48,14 +48,14 @@ internal static class ResumeBench
             HarmonyConversation conversation = BenchModel.Conversation(BenchModel.LongQuestion(settings.ResumeWords));
             int[] prompt = encoding.RenderForCompletion(conversation);
             int[] answer = await first.GenerateAsync(prompt, new GenerationOptions(AnswerTokens, stops), CancellationToken.None).ToArrayAsync();
-            if (!await first.SaveStateAsync(state, CancellationToken.None))
-            {
-                throw new InvalidOperationException("The first session saved no state.");
-            }
 
             // The next turn, as the agent renders it: the history, the answer closed by <|end|>, another request.
             int[] withRequest = encoding.RenderForCompletion(conversation with { Messages = [.. conversation.Messages, HarmonyMessage.User("Go on.")] });
             next = [.. prompt, .. answer, HarmonySpecialTokens.O200kHarmony.End, .. withRequest.AsSpan(prompt.Length - 2)];
+            if (!await first.SaveStateAsync(state, next, CancellationToken.None))
+            {
+                throw new InvalidOperationException("The first session saved no state.");
+            }
             report.Line(string.Create(CultureInfo.InvariantCulture,
                 $"resume: first turn {prompt.Length} prompt tokens + {answer.Length} generated; state file {new FileInfo(state).Length / 1024.0 / 1024.0:F1} MiB; next turn {next.Length} tokens"));
         }

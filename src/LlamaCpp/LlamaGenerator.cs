@@ -231,17 +231,23 @@ public sealed unsafe class LlamaGenerator : IDisposable
     }
 
     /// <summary>
-    /// Writes what the KV cache holds, with its token ids, to <paramref name="path"/> (owner-only, replaced whole),
-    /// for <see cref="TryRestoreState"/> in a context of the same size on the same model. Between generations only.
+    /// Writes what the KV cache holds of <paramref name="keep"/>, with its token ids, to <paramref name="path"/>
+    /// (owner-only, replaced whole), for <see cref="TryRestoreState"/> in a context of the same size on the same
+    /// model. The cache is first cut to its longest common prefix with <paramref name="keep"/> (what the next prompt
+    /// begins with): a restored cache is only of use as a prefix, and the cut is what the next prompt would make.
+    /// Between generations only.
     /// </summary>
-    /// <returns>False, and nothing written, when the cache is empty.</returns>
+    /// <param name="path">The file.</param>
+    /// <param name="keep">The tokens the next prompt begins with.</param>
+    /// <returns>False, and nothing written, when the cache holds none of them.</returns>
     /// <exception cref="LlamaException">llama.cpp could not copy the state.</exception>
     /// <exception cref="IOException">The file could not be written.</exception>
     /// <exception cref="UnauthorizedAccessException">The file could not be written.</exception>
-    public bool SaveState(string path)
+    public bool SaveState(string path, ReadOnlySpan<int> keep)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        TrimCacheTo(CommonPrefix(keep, keep.Length));
         if (_cached.Count == 0)
         {
             return false;
@@ -343,15 +349,20 @@ public sealed unsafe class LlamaGenerator : IDisposable
     // Keeps the longest common prefix of the cache and the prompt, and at least one prompt token to decode for logits.
     private int ReuseCachedPrefix(ReadOnlySpan<int> prompt)
     {
+        TrimCacheTo(CommonPrefix(prompt, prompt.Length - 1));
+        return _cached.Count;
+    }
+
+    private int CommonPrefix(ReadOnlySpan<int> tokens, int limit)
+    {
+        limit = Math.Min(_cached.Count, limit);
         int common = 0;
-        int limit = Math.Min(_cached.Count, prompt.Length - 1);
-        while (common < limit && _cached[common] == prompt[common])
+        while (common < limit && _cached[common] == tokens[common])
         {
             common++;
         }
 
-        TrimCacheTo(common);
-        return _cached.Count;
+        return common;
     }
 
     private void TrimCacheTo(int length)

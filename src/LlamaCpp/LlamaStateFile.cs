@@ -31,7 +31,10 @@ internal static unsafe class LlamaStateFile
     /// <param name="VocabularySize">Token ids must be below it.</param>
     public readonly record struct Owner(ReadOnlyMemory<byte> Model, int ContextSize, int VocabularySize);
 
-    /// <summary>Writes the file whole beside <paramref name="path"/>, then moves it there: a crash leaves the old one or none.</summary>
+    /// <summary>
+    /// Writes the file whole beside <paramref name="path"/>, then moves it there: a crash leaves the old one, none, or
+    /// one its checksum refuses.
+    /// </summary>
     public static void Write(string path, Owner owner, ReadOnlySpan<int> tokens, byte* state, long stateLength)
     {
         byte[] header = new byte[HeaderLength];
@@ -67,7 +70,9 @@ internal static unsafe class LlamaStateFile
                     offset += count;
                 }
 
-                stream.Flush(flushToDisk: true);
+                // No fsync: the file is a cache, checked whole when read (the checksum), so a crash that tears it costs
+                // one full prefill; syncing hundreds of megabytes would hold up the session's next turn.
+                stream.Flush();
             }
 
             File.Move(temporary, path, overwrite: true);

@@ -35,6 +35,33 @@ public sealed class RenderTests
         Assert.Contains("<|start|>developer<|message|># Instructions\n\nBe terse.<|end|><|start|>user", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_history_is_what_the_next_turns_prompt_begins_with(bool answered)
+    {
+        // A turn that ended in a final answer, or one cut off in its tool loop (a cancel): the reasoning still in the
+        // second's prompt is gone from the next turn's.
+        HarmonyMessage[] turn =
+        [
+            HarmonyMessage.User("Q1"),
+            HarmonyMessage.Assistant(HarmonyChannel.Analysis, "thought"),
+            HarmonyMessage.ToolCall("functions.f", "{}"),
+            HarmonyMessage.ToolResult("functions.f", "ok"),
+            .. answered ? new[] { HarmonyMessage.Assistant(HarmonyChannel.Final, "A1") } : [],
+        ];
+        var conversation = new HarmonyConversation(new(), new HarmonyDeveloperContent("Be terse."), turn);
+
+        int[] history = s_encoding.RenderHistory(conversation);
+        int[] next = s_encoding.RenderForCompletion(conversation with { Messages = [.. turn, HarmonyMessage.User("Q2")] });
+
+        Assert.Equal(history, next.AsSpan(0, history.Length).ToArray());
+        Assert.Equal(s_encoding.SpecialTokens.Start, next[history.Length]);
+        string text = string.Concat(history.Select(t => System.Text.Encoding.UTF8.GetString(O200kByteTokenizer.Instance.GetTokenBytes(t))));
+        Assert.DoesNotContain("thought", text, StringComparison.Ordinal);
+        Assert.Contains("Q1", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Analysis_is_kept_while_the_turn_runs_and_dropped_once_a_final_ends_it()
     {

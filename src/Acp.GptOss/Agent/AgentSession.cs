@@ -4,7 +4,6 @@ using Acp.GptOss.Routing;
 using Acp.GptOss.Sessions;
 using Acp.GptOss.Tools;
 using Acp.Protocol;
-using Harmony.Conversations;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent;
@@ -20,17 +19,15 @@ internal sealed partial class AgentSession : IAsyncDisposable
 {
     private static readonly TimeSpan s_turnEndTimeout = TimeSpan.FromSeconds(10);
 
-    // Marks a journaled session/set_mode among the config records: replayed with WithMode, not With.
-    private const string JournalModeType = "set_mode";
-
     private readonly CancellationTokenSource _closing = new();
     private readonly Task<IInferenceSession> _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
     private readonly ConversationHistory _history = new();
     private readonly SessionServices _services;
-    private readonly SessionJournal? _journal;
+    private readonly StoredSession? _stored;
     private SessionSettings _settings;
+    private Task _stateSaved = Task.CompletedTask;
     private CancellationTokenSource? _turn;
     private Task<IChatSession>? _fast;
     private bool _escalated;
@@ -44,19 +41,20 @@ internal sealed partial class AgentSession : IAsyncDisposable
     /// <param name="cwd">Its working directory.</param>
     /// <param name="tools">The functions the model may call, and where they act.</param>
     /// <param name="services">What every session of the agent shares.</param>
-    /// <param name="journal">Where its conversation is stored; null when sessions are not stored.</param>
-    public AgentSession(string id, string cwd, SessionTools tools, SessionServices services, SessionJournal? journal = null)
+    /// <param name="stored">Where its conversation is stored; null when sessions are not stored.</param>
+    public AgentSession(string id, string cwd, SessionTools tools, SessionServices services, StoredSession? stored = null)
     {
         Id = id;
         Cwd = cwd;
         Tools = tools;
         _services = services;
-        _journal = journal;
+        _stored = stored;
         _settings = services.Options.DefaultSettings with { HasFastModel = services.Engines.Fast is not null };
         // The engine state (a llama context) is made in the background from now on, while the user writes the first
-        // prompt; it may wait for the model to load, which must not hold up session/new.
+        // prompt; it may wait for the model to load, which must not hold up session/new (nor a restore, load).
         IInferenceEngine engine = services.Engines.GptOss;
-        _inference = Task.Run(() => engine.CreateSessionAsync(id, _closing.Token).AsTask());
+        CancellationToken closing = _closing.Token;
+        _inference = Task.Run(() => CreateInferenceAsync(engine, stored?.StatePath, closing));
     }
 
     public string Id { get; }
@@ -74,7 +72,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
         {
             try
             {
-                Update(s => change.ConfigId == SessionSettings.ModeId && change.ValueType == JournalModeType
+                Update(s => change.ConfigId == SessionSettings.ModeId && change.ValueType == JournalKinds.ModeType
                     ? s.WithMode(change.Value!.Value.GetString() ?? "")
                     : s.With(change.ConfigId!, change.Value!.Value, change.ValueType));
             }
@@ -120,13 +118,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
     }
 
     /// <summary>Notes that the session was reopened in <paramref name="cwd"/> with these roots (load or resume).</summary>
-    public void RecordOpened(string cwd, IReadOnlyList<string>? additionalDirectories)
-    {
-        _journal?.Append(new JournalRecord(JournalKinds.Opened) { At = _services.Options.Time.GetUtcNow(), Cwd = cwd, AdditionalDirectories = additionalDirectories });
-
-        // On the request's path: no fsync; the next turn's end makes it durable.
-        _journal?.Flush(durable: false);
-    }
+    public void RecordOpened(string cwd, IReadOnlyList<string>? additionalDirectories) => _stored?.RecordOpened(cwd, additionalDirectories);
 
     /// <summary>The functions the model may call, and where they act.</summary>
     public SessionTools Tools { get; }
@@ -199,7 +191,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
             Send(new CurrentModeUpdate(settings.ModeValue));
         }
 
-        Journal(new JournalRecord(JournalKinds.Config) { ConfigId = configId, Value = value, ValueType = type });
+        _stored?.RecordSetting(configId, value, type);
         LogConfigChanged(_services.Logger, Id, configId, value);
         return settings;
     }
@@ -211,23 +203,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
         SessionSettings settings = Update(s => s.WithMode(modeId));
         // ...and a client that follows config options hears of it as a change of the mode option.
         Send(new ConfigOptionUpdate(settings.ToConfigOptions()));
-        Journal(new JournalRecord(JournalKinds.Config)
-        {
-            ConfigId = SessionSettings.ModeId, Value = JsonSerializer.SerializeToElement(modeId, AcpJsonContext.Default.String), ValueType = JournalModeType,
-        });
+        _stored?.RecordSetting(SessionSettings.ModeId, JsonSerializer.SerializeToElement(modeId, AcpJsonContext.Default.String), JournalKinds.ModeType);
         LogModeChanged(_services.Logger, Id, settings.ModeValue);
         return settings;
-    }
-
-    // A setting changes between turns: written at once, made durable (fsync) by the next turn's end rather than on
-    // the request's path.
-    private void Journal(JournalRecord record)
-    {
-        if (_journal is not null)
-        {
-            _journal.Append(record with { At = _services.Options.Time.GetUtcNow() });
-            _journal.Flush(durable: false);
-        }
     }
 
     private SessionSettings Update(Func<SessionSettings, SessionSettings> change)
@@ -251,13 +229,14 @@ internal sealed partial class AgentSession : IAsyncDisposable
     public async Task<PromptResponse> PromptAsync(string text, IReadOnlyList<ContentBlock> prompt, long sequence, CancellationToken requestCancellation)
     {
         TurnRoute? route = null;
+        GptOssTurn? gptOss = null;
         StopReason stop = await RunTurnAsync(
             sequence,
             async ct =>
             {
                 int historyStart = _history.Messages.Count;
                 int rewrites = _history.Rewrites;
-                var recorder = _journal is null ? null : new TurnRecorder(_services.Client);
+                var recorder = _stored is null ? null : new TurnRecorder(_services.Client);
                 StopReason? ended = null;
                 try
                 {
@@ -267,9 +246,12 @@ internal sealed partial class AgentSession : IAsyncDisposable
                 finally
                 {
                     // Inside the turn, so the next one waits: the history is this turn's alone until it is written.
-                    if (recorder is not null)
+                    if (_stored is not null)
                     {
-                        JournalTurn(text, prompt, _history.Rewrites == rewrites ? historyStart : null, recorder, route, ended);
+                        _stored.RecordTurn(Entry(text, prompt, _history.Rewrites == rewrites ? historyStart : null, recorder!, route, ended));
+
+                        // Written after the response, off the user's path; the next turn waits for it.
+                        _stateSaved = gptOss?.SaveStateAsync(_stored.StatePath, _closing.Token) ?? Task.CompletedTask;
                     }
                 }
             },
@@ -286,6 +268,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
             TurnRoute chosen;
             try
             {
+                // The engine takes one thing at a time: the last turn's state may still be being saved.
+                await _stateSaved.WaitAsync(ct).ConfigureAwait(false);
+
                 // Decided inside the turn: the turn before may have escalated the session.
                 chosen = await RouteAsync(text, prompt, ct).ConfigureAwait(false);
             }
@@ -295,81 +280,39 @@ internal sealed partial class AgentSession : IAsyncDisposable
             }
 
             route = chosen;
-            return chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast
-                ? await new FastTurn(this, _history, fast, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false)
-                : await new GptOssTurn(this, _history, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
+            if (chosen.Model == ModelRole.Fast && _services.Engines.Fast is { } fast)
+            {
+                return await new FastTurn(this, _history, fast, client, _services.Options, _services.Logger).RunAsync(ct).ConfigureAwait(false);
+            }
+
+            gptOss = new GptOssTurn(this, _history, client, _services.Options, _services.Logger);
+            return await gptOss.RunAsync(ct).ConfigureAwait(false);
         }
     }
 
     // The first request names the session, once; the title is stored with the turn.
     private void SendTitle(string text)
     {
-        if (_journal is null || _title is not null || SessionTitle.From(text) is not { } title)
+        if (_stored is null || _title is not null || SessionTitle.From(text) is not { } title)
         {
             return;
         }
 
         _title = title;
-        _journal.Append(new JournalRecord(JournalKinds.Title) { At = _services.Options.Time.GetUtcNow(), Text = title });
+        _stored.RecordTitle(title);
         Send(new SessionInfoUpdate { Title = title });
     }
 
-    // Written at the turn's end, in one write: a crash loses at most the turn in progress.
-    // A turn that failed (the model could not run) is recorded with the stop reason "error".
-    // historyStart is null when the turn rewrote earlier messages (a compaction): then the whole history is written.
-    private void JournalTurn(string text, IReadOnlyList<ContentBlock> prompt, int? historyStart, TurnRecorder recorder, TurnRoute? route, StopReason? stop)
-    {
-        DateTimeOffset now = _services.Options.Time.GetUtcNow();
-        _journal!.Append(new JournalRecord(JournalKinds.User)
+    // A turn that failed (the model could not run) has no stop reason. historyStart is null when the turn rewrote
+    // earlier messages (a compaction): then the whole history is written.
+    private TurnEntry Entry(string text, IReadOnlyList<ContentBlock> prompt, int? historyStart, TurnRecorder shown, TurnRoute? route, StopReason? stop) =>
+        new(text, prompt, shown, _history.Messages.Skip(historyStart ?? 0), stop)
         {
-            At = now, Text = text, Prompt = JsonSerializer.SerializeToElement(prompt, AcpJsonContext.Default.IReadOnlyListContentBlock),
-        });
-        foreach (JournalRecord record in recorder.TakeRecords(now))
-        {
-            _journal.Append(record);
-        }
-
-        if (historyStart is null)
-        {
-            _journal.Append(new JournalRecord(JournalKinds.History)
-            {
-                At = now, CompactedTurns = _history.CompactedTurns, Text = _history.CompactedFirstRequest,
-            });
-        }
-
-        foreach (HarmonyMessage message in _history.Messages.Skip(historyStart ?? 0))
-        {
-            _journal.Append(new JournalRecord(JournalKinds.Message) { At = now, Message = JournalMessage.From(message) });
-        }
-
-        if (route is not null)
-        {
-            _journal.Append(new JournalRecord(JournalKinds.Route) { At = now, Route = JsonSerializer.SerializeToElement(route.Meta, RoutingJsonContext.Default.RouteMeta) });
-        }
-
-        if (recorder.Usage is { } usage)
-        {
-            _journal.Append(new JournalRecord(JournalKinds.Usage) { At = now, Used = usage.Used, Size = usage.Size });
-        }
-
-        _journal.Append(new JournalRecord(JournalKinds.TurnEnd)
-        {
-            At = now,
-            StopReason = stop is { } reason ? JsonSerializer.SerializeToElement(reason, AcpJsonContext.Default.StopReason).GetString() : "error",
+            Compacted = historyStart is null ? (_history.CompactedTurns, _history.CompactedFirstRequest) : null,
+            Route = route is null ? null : JsonSerializer.SerializeToElement(route.Meta, RoutingJsonContext.Default.RouteMeta),
             MessageCount = Volatile.Read(ref _messageCount),
             ToolCallCount = Volatile.Read(ref _toolCallCount),
-        });
-        try
-        {
-            _journal.Flush();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // A full disk (or a session closed under a turn that would not end) loses the record of this turn, not the
-            // answer the user has.
-            LogJournalFailed(_services.Logger, Id, e.Message);
-        }
-    }
+        };
 
     private async Task<TurnRoute> RouteAsync(string text, IReadOnlyList<ContentBlock> prompt, CancellationToken cancellationToken)
     {
@@ -389,6 +332,34 @@ internal sealed partial class AgentSession : IAsyncDisposable
         }
 
         return route;
+    }
+
+    // A stored session's saved state (none for a new one) is read in as soon as the context is made. A state that
+    // cannot be restored costs a full prefill, not the session.
+    private async Task<IInferenceSession> CreateInferenceAsync(IInferenceEngine engine, string? statePath, CancellationToken cancellationToken)
+    {
+        IInferenceSession inference = await engine.CreateSessionAsync(Id, cancellationToken).ConfigureAwait(false);
+        if (statePath is null)
+        {
+            return inference;
+        }
+
+        try
+        {
+            await inference.TryRestoreStateAsync(statePath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException e)
+        {
+            // The model cannot load: the first prompt says so, as it would have.
+            LogStateNotRestored(_services.Logger, Id, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            await inference.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return inference;
     }
 
     private static JsonElement RouteMetaJson(RouteMeta route) =>
@@ -463,13 +434,16 @@ internal sealed partial class AgentSession : IAsyncDisposable
         {
             // MCP servers stop with their session all the same, and the journal's lock is let go.
             await Tools.DisposeAsync().ConfigureAwait(false);
-            if (_journal is not null)
+            if (_stored is not null)
             {
-                await _journal.DisposeAsync().ConfigureAwait(false);
+                await _stored.DisposeAsync().ConfigureAwait(false);
             }
 
             return;
         }
+
+        // A state being saved is written whole before the context goes: the next process restores it.
+        await _stateSaved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         // A failure to make the engine state was each prompt's to report; here there is only something to free or not.
         await ((Task)_inference).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -488,9 +462,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
         }
 
         await Tools.DisposeAsync().ConfigureAwait(false);
-        if (_journal is not null)
+        if (_stored is not null)
         {
-            await _journal.DisposeAsync().ConfigureAwait(false);
+            await _stored.DisposeAsync().ConfigureAwait(false);
         }
 
         _closing.Dispose();
@@ -500,8 +474,8 @@ internal sealed partial class AgentSession : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the stored setting {ConfigId} is skipped: {Reason}")]
     private static partial void LogStoredSettingSkipped(ILogger logger, string sessionId, string configId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the turn could not be written to the session's journal: {Reason}")]
-    private static partial void LogJournalFailed(ILogger logger, string sessionId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: its saved state could not be restored; the first prompt reads the conversation whole: {Reason}")]
+    private static partial void LogStateNotRestored(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended: {StopReason}")]
     private static partial void LogTurnEnded(ILogger logger, string sessionId, StopReason stopReason);

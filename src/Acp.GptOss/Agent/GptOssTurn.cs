@@ -19,6 +19,9 @@ namespace Acp.GptOss.Agent;
 /// <param name="logger">The agent's log.</param>
 internal sealed partial class GptOssTurn(AgentSession session, ConversationHistory history, IAcpClient client, AgentOptions options, ILogger logger)
 {
+    // What the turn ran on, kept for SaveStateAsync: null when it ended before the model could run.
+    private (IInferenceSession Inference, IReadOnlyList<HarmonyFunctionTool> Tools)? _ran;
+
     public async Task<StopReason> RunAsync(CancellationToken cancellationToken)
     {
         IInferenceSession inference;
@@ -34,6 +37,7 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             return StopReason.Cancelled;
         }
 
+        _ran = (inference, tools);
         var encoding = new HarmonyEncoding(inference.Tokenizer);
         var fitter = new ContextFitter(encoding, inference.ContextSize, options.MaxTokens);
         var turn = new TurnState(session.NextMessageId);
@@ -94,6 +98,38 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
                     return StopReason.MaxTokens;
                 default:
                     return StopReason.EndTurn;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Saves the engine's state of the conversation, once the turn has ended, for a later process that reopens the
+    /// session (docs/acp.md §4.4): what the next prompt will begin with is rendered now, the write runs after. A
+    /// failure is logged, not thrown: the state only saves a later prefill.
+    /// </summary>
+    public Task SaveStateAsync(string path, CancellationToken cancellationToken)
+    {
+        if (_ran is not { } ran)
+        {
+            return Task.CompletedTask;
+        }
+
+        int[] next = new HarmonyEncoding(ran.Inference.Tokenizer).RenderHistory(Conversation(session.Settings, ran.Tools, history.Messages));
+        return SaveAsync(ran.Inference, next);
+
+        async Task SaveAsync(IInferenceSession inference, int[] tokens)
+        {
+            try
+            {
+                await inference.SaveStateAsync(path, tokens, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InferenceException e)
+            {
+                LogStateNotSaved(logger, session.Id, e.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The session closed first.
             }
         }
     }
@@ -195,6 +231,9 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
     }
 
     private void Send(SessionUpdate update) => client.SessionUpdate(new SessionNotification(session.Id, update));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: its state could not be saved; reopened later, it reads the conversation whole: {Reason}")]
+    private static partial void LogStateNotSaved(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the prompt did not fit ({Before} tokens): {ReasoningDropped} reasoning messages and {Turns} oldest turns removed, {After} tokens left of {ContextSize}")]
     private static partial void LogCompaction(ILogger logger, string sessionId, int before, int after, int reasoningDropped, int turns, int contextSize);

@@ -15,12 +15,14 @@ internal sealed partial class SessionFactory
     private readonly AgentOptions _options;
     private readonly ILoggerFactory _loggers;
     private readonly SessionServices _services;
+    private readonly ILogger _storeLogger;
 
     public SessionFactory(AgentEngines engines, IAcpClient client, AgentOptions options, ILoggerFactory loggers)
     {
         _client = client;
         _options = options;
         _loggers = loggers;
+        _storeLogger = loggers.CreateLogger("Acp.GptOss.Sessions");
         // Routing is work (a token count, the signals, a log line and a file write) done only when there is a choice.
         TurnRouter? router = engines.Fast is null
             ? null
@@ -28,7 +30,7 @@ internal sealed partial class SessionFactory
         _services = new SessionServices(engines, client, options, router, loggers.CreateLogger("Acp.GptOss.Agent"));
         Store = options.StateDirectory is null
             ? null
-            : new SessionStore(Path.Combine(options.StateDirectory, "sessions"), loggers.CreateLogger("Acp.GptOss.Sessions"), options.SessionListPageSize);
+            : new SessionStore(Path.Combine(options.StateDirectory, "sessions"), _storeLogger, options.SessionListPageSize);
     }
 
     /// <summary>Where sessions are stored; null when they are not (no state folder: a replay, say).</summary>
@@ -46,10 +48,11 @@ internal sealed partial class SessionFactory
     {
         string id = stored?.Id ?? _options.NewSessionId();
         SessionJournal? journal = stored?.Journal ?? StartJournal(id, cwd, additionalDirectories);
+        StoredSession? kept = journal is null ? null : new StoredSession(journal, Store!.StatePathOf(id), _options.Time, _storeLogger);
         var tools = new SessionTools(
             id, roots, _client, clientCapabilities, McpToolbox.Start(AllowedServers(id, mcpServers), cwd, _loggers),
             _options.MaxCommandTimeout, _options.LocalTools, _options.Time);
-        return new AgentSession(id, cwd, tools, _services, journal) { ClientCapabilities = clientCapabilities };
+        return new AgentSession(id, cwd, tools, _services, kept) { ClientCapabilities = clientCapabilities };
     }
 
     // A state folder that cannot be written costs the session its afterlife, not its use.

@@ -79,6 +79,12 @@ internal static class JournalKinds
     public const string TurnEnd = "turn_end";
     public const string Title = "title";
 
+    /// <summary>
+    /// The <see cref="JournalRecord.ValueType"/> of a <see cref="Config"/> record that <c>session/set_mode</c> made:
+    /// restored as a mode change, not as an option set.
+    /// </summary>
+    public const string ModeType = "set_mode";
+
     /// <summary>The history was rewritten (compacted to fit the context): the message records after it are all of it.</summary>
     public const string History = "history";
 }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Acp.GptOss.Sessions;
 
 /// <summary>
-/// The stored sessions: one journal each (<see cref="SessionJournal"/>) in one folder, by default
+/// The stored sessions: one journal each (<see cref="SessionJournal"/>), and a saved engine state, in one folder, by default
 /// <c>$XDG_STATE_HOME/acp-gptoss/sessions</c>. The folder is 0700 and the files 0600: a conversation may hold secrets.
 /// </summary>
 /// <param name="directory">The folder; made on the first write.</param>
@@ -132,6 +132,9 @@ internal sealed class SessionStore(string directory, ILogger logger, int pageSiz
             }
         }
     }
+
+    /// <summary>Where a session's engine state is saved between turns: beside its journal, deleted with it.</summary>
+    public string StatePathOf(string id) => Path.Combine(Directory, id + ".kv");
 
     private string PathOf(string id) => Path.Combine(Directory, id + ".jsonl");
 

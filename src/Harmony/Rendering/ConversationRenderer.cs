@@ -12,6 +12,21 @@ internal static class ConversationRenderer
     public static void RenderForCompletion(HarmonyConversation conversation, PromptWriter writer)
     {
         ArgumentNullException.ThrowIfNull(conversation);
+        RenderMessages(conversation, writer, CurrentTurnStart(conversation.Messages));
+        writer.Special(writer.SpecialTokens.Start);
+        writer.Text("assistant");
+    }
+
+    // What every later prompt begins with once the user speaks again: no reasoning survives that (§3.4), and no
+    // completion header follows yet.
+    public static void RenderHistory(HarmonyConversation conversation, PromptWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        RenderMessages(conversation, writer, conversation.Messages.Count);
+    }
+
+    private static void RenderMessages(HarmonyConversation conversation, PromptWriter writer, int keepAnalysisFrom)
+    {
         HarmonyDeveloperContent? developer = conversation.Developer;
         bool hasFunctions = developer is { Tools.Count: > 0 };
 
@@ -22,7 +37,6 @@ internal static class ConversationRenderer
         }
 
         IReadOnlyList<HarmonyMessage> messages = conversation.Messages;
-        int keepAnalysisFrom = CurrentTurnStart(messages);
         for (int i = 0; i < messages.Count; i++)
         {
             HarmonyMessage message = messages[i];
@@ -33,9 +47,6 @@ internal static class ConversationRenderer
 
             RenderMessage(message, writer);
         }
-
-        writer.Special(writer.SpecialTokens.Start);
-        writer.Text("assistant");
     }
 
     public static void RenderMessage(HarmonyMessage message, PromptWriter writer)

@@ -39,6 +39,18 @@ public sealed class HarmonyEncoding
         return [.. tokens];
     }
 
+    /// <summary>
+    /// The tokens every later prompt of this conversation begins with, once another user message follows: its
+    /// messages with all reasoning left out (docs/harmony.md §3.4), without the completion's <c>&lt;|start|&gt;assistant</c>.
+    /// An engine keeps this much of a conversation's cache for the next turn.
+    /// </summary>
+    public int[] RenderHistory(HarmonyConversation conversation)
+    {
+        var tokens = new List<int>(1024);
+        ConversationRenderer.RenderHistory(conversation, new TokenPromptWriter(_tokenizer, tokens));
+        return [.. tokens];
+    }
+
     /// <summary>Appends one message, such as a tool result added in the middle of a turn.</summary>
     public void RenderMessage(HarmonyMessage message, List<int> tokens)
     {

@@ -31,7 +31,7 @@ public sealed class LlamaStateTests : IDisposable
         using (var generator = new LlamaGenerator(model, s_context, s_greedy))
         {
             _ = generator.Generate(history, 0, s_stops, CancellationToken.None).ToArray();
-            Assert.True(generator.SaveState(path));
+            Assert.True(generator.SaveState(path, next));
             original = [.. generator.Generate(next, 8, s_stops, CancellationToken.None)];
             Assert.Equal(history.Length, generator.LastStatistics.ReusedTokens);
         }
@@ -93,13 +93,43 @@ public sealed class LlamaStateTests : IDisposable
     }
 
     [ModelFact]
+    public void Only_what_the_next_prompt_begins_with_is_saved_and_a_cache_that_shares_none_of_it_saves_nothing()
+    {
+        using LlamaModel model = Load(TestModels.Random);
+        int[] history = Prompt(100);
+        // The turn's own tokens (its reasoning, say) follow the history in the cache; the next prompt leaves them out.
+        int[] answered = [.. history, .. Tokenize("<|channel|>analysis<|message|>thinking<|end|>")];
+        int[] next = [.. history, .. Tokenize("<|start|>user<|message|>and then?<|end|><|start|>assistant")];
+        string path = Path.Combine(_directory, "s.kv");
+        string none = Path.Combine(_directory, "none.kv");
+        using (var generator = new LlamaGenerator(model, s_context, s_greedy))
+        {
+            _ = generator.Generate(answered, 0, s_stops, CancellationToken.None).ToArray();
+            Assert.False(generator.SaveState(none, Tokenize("something else")));
+            _ = generator.Generate(answered, 0, s_stops, CancellationToken.None).ToArray();
+            Assert.True(generator.SaveState(path, next));
+            Assert.Equal(history.Length, generator.CachedTokenCount);
+        }
+
+        using var restored = new LlamaGenerator(model, s_context, s_greedy);
+        Assert.True(restored.TryRestoreState(path, out string? refusal), refusal);
+        int cached = restored.CachedTokenCount;
+        _ = restored.Generate(next, 1, s_stops, CancellationToken.None).ToArray();
+
+        Assert.False(File.Exists(none));
+        Assert.Equal(history.Length, cached);
+        Assert.Equal(history.Length, restored.LastStatistics.ReusedTokens);
+        Assert.Equal(next.Length - history.Length, restored.LastStatistics.PrefilledTokens);
+    }
+
+    [ModelFact]
     public void An_empty_cache_writes_nothing()
     {
         using LlamaModel model = Load(TestModels.Random);
         using var generator = new LlamaGenerator(model, s_context, s_greedy);
         string path = Path.Combine(_directory, "empty.kv");
 
-        Assert.False(generator.SaveState(path));
+        Assert.False(generator.SaveState(path, Prompt(10)));
         Assert.False(File.Exists(path));
         Assert.False(generator.TryRestoreState(path, out string? refusal));
         Assert.NotNull(refusal);
@@ -160,7 +190,7 @@ public sealed class LlamaStateTests : IDisposable
         string path = Path.Combine(_directory, $"{Guid.NewGuid():N}.kv");
         using var generator = new LlamaGenerator(model, s_context, s_greedy);
         _ = generator.Generate(history, 0, s_stops, CancellationToken.None).ToArray();
-        Assert.True(generator.SaveState(path));
+        Assert.True(generator.SaveState(path, history));
         return path;
     }
 

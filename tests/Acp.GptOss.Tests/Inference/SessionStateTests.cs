@@ -28,7 +28,7 @@ public sealed class SessionStateTests : IDisposable
         await using IInferenceSession session = new Stateless();
         string path = Path.Combine(_directory, "s1.kv");
 
-        Assert.False(await session.SaveStateAsync(path, CancellationToken.None));
+        Assert.False(await session.SaveStateAsync(path, new int[] { 1, 2, 3 }, CancellationToken.None));
         Assert.False(File.Exists(path));
         Assert.False(await session.TryRestoreStateAsync(path, CancellationToken.None));
     }
@@ -48,9 +48,9 @@ public sealed class SessionStateTests : IDisposable
             (HarmonyEncoding encoding, GenerationOptions options) = Encoding(original);
             prompt = Render(encoding, HarmonyMessage.User("Hi"));
             first = await original.GenerateAsync(prompt, options, CancellationToken.None).ToArrayAsync();
-            Assert.True(await original.SaveStateAsync(path, CancellationToken.None));
             // A next turn: the history, then another request (the chain model answers the same to any).
             next = [.. prompt, .. first, .. prompt];
+            Assert.True(await original.SaveStateAsync(path, next, CancellationToken.None));
             continued = await original.GenerateAsync(next, options, CancellationToken.None).ToArrayAsync();
         }
 
@@ -83,6 +83,7 @@ public sealed class SessionStateTests : IDisposable
 
         Assert.False(await session.TryRestoreStateAsync(missing, CancellationToken.None));
         Assert.False(await session.TryRestoreStateAsync(garbage, CancellationToken.None));
+        Assert.False(File.Exists(garbage));
         (HarmonyEncoding encoding, GenerationOptions options) = Encoding(session);
         int[] answer = await session.GenerateAsync(Render(encoding, HarmonyMessage.User("Hi")), options, CancellationToken.None).ToArrayAsync();
         Assert.NotEmpty(answer);
@@ -98,13 +99,14 @@ public sealed class SessionStateTests : IDisposable
         int[] prompt = Render(encoding, HarmonyMessage.User("Hi"));
         int[] first = await session.GenerateAsync(prompt, options, CancellationToken.None).ToArrayAsync();
         string path = Path.Combine(_directory, "s1.kv");
-        Assert.True(await session.SaveStateAsync(path, CancellationToken.None));
+        int[] next = [.. prompt, .. first];
+        Assert.True(await session.SaveStateAsync(path, next, CancellationToken.None));
         await engine.Models[0].UnloadAsync();
         string after = Path.Combine(_directory, "after-unload.kv");
 
-        bool savedAfterUnload = await session.SaveStateAsync(after, CancellationToken.None);
+        bool savedAfterUnload = await session.SaveStateAsync(after, next, CancellationToken.None);
         bool restored = await session.TryRestoreStateAsync(path, CancellationToken.None);
-        int[] again = await session.GenerateAsync(prompt.Concat(first).ToArray(), options, CancellationToken.None).ToArrayAsync();
+        int[] again = await session.GenerateAsync(next, options, CancellationToken.None).ToArrayAsync();
 
         Assert.False(savedAfterUnload);
         Assert.False(File.Exists(after));

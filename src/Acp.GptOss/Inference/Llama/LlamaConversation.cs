@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
@@ -138,12 +139,12 @@ internal sealed partial class LlamaConversation : IDisposable
     }
 
     /// <summary>
-    /// Writes the context's KV state and its tokens to <paramref name="path"/>, after the last generation has
-    /// stopped and before the next starts. Nothing to save (false) when the model is not loaded now (an unload
+    /// Writes the context's KV state of <paramref name="history"/> and its tokens to <paramref name="path"/>, after
+    /// the last generation has stopped and before the next starts. Nothing to save (false) when the model is not loaded now (an unload
     /// dropped the context) or no context was made: this neither loads the model nor makes one.
     /// </summary>
     /// <exception cref="InferenceException">The state could not be copied or written.</exception>
-    public async Task<bool> SaveStateAsync(string path, CancellationToken cancellationToken)
+    public async Task<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         await _decoding.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -158,12 +159,14 @@ internal sealed partial class LlamaConversation : IDisposable
             return false;
         }
 
-        int tokens = generator.CachedTokenCount;
+        int tokens = 0;
         bool saved = await BetweenGenerations(lease, () =>
         {
             try
             {
-                return generator.SaveState(path);
+                bool written = generator.SaveState(path, history.Span);
+                tokens = generator.CachedTokenCount;
+                return written;
             }
             catch (Exception e) when (e is LlamaException or IOException or UnauthorizedAccessException)
             {
@@ -181,7 +184,7 @@ internal sealed partial class LlamaConversation : IDisposable
     /// <summary>
     /// Loads a state <see cref="SaveStateAsync"/> wrote into this conversation's context (loading the model and
     /// making the context if needed), before the next generation: a refused file (missing, of another model, context
-    /// size or llama.cpp build, damaged) is false and logged, and the next prompt is prefilled whole.
+    /// size or llama.cpp build, damaged) is false, logged and deleted, and the next prompt is prefilled whole.
     /// </summary>
     /// <exception cref="InferenceException">The model cannot load, or the context cannot be made.</exception>
     public async Task<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken)
@@ -216,14 +219,17 @@ internal sealed partial class LlamaConversation : IDisposable
 
         string sessionId = _sessionId;
         ILogger logger = _logger;
+        ModelSlot slot = _slot;
         return await BetweenGenerations(lease, () =>
         {
+            long started = Stopwatch.GetTimestamp();
             string? refusal;
             try
             {
                 if (generator.TryRestoreState(path, out refusal))
                 {
                     LogStateRestored(logger, sessionId, generator.CachedTokenCount, path);
+                    slot.ReportStage(LoadStageEvent.StateRestored, Stopwatch.GetElapsedTime(started), $"{generator.CachedTokenCount} tokens for session {sessionId}");
                     return true;
                 }
             }
@@ -234,6 +240,18 @@ internal sealed partial class LlamaConversation : IDisposable
             }
 
             LogStateRefused(logger, sessionId, path, refusal);
+
+            // Of another model, context size or llama.cpp build, or damaged: nothing will ever use it, and it may be
+            // hundreds of megabytes.
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogStateNotDeleted(logger, sessionId, path, e.Message);
+            }
+
             return false;
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -333,6 +351,9 @@ internal sealed partial class LlamaConversation : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the saved state {Path} is not used ({Reason}); the next prompt is prefilled whole")]
     private static partial void LogStateRefused(ILogger logger, string sessionId, string path, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the unusable saved state {Path} could not be deleted: {Reason}")]
+    private static partial void LogStateNotDeleted(ILogger logger, string sessionId, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);

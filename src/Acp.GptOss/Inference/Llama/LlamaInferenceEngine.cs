@@ -124,7 +124,8 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken) =>
             conversation.GenerateAsync(_ => new LlamaRequest(prompt, options.StopTokens), options.MaxTokens, cancellationToken);
 
-        public ValueTask<bool> SaveStateAsync(string path, CancellationToken cancellationToken) => new(conversation.SaveStateAsync(path, cancellationToken));
+        public ValueTask<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken) =>
+            new(conversation.SaveStateAsync(path, history, cancellationToken));
 
         public ValueTask<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken) => new(conversation.TryRestoreStateAsync(path, cancellationToken));
 
