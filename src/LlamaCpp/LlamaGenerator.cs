@@ -481,7 +481,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
         return 0;
     }
 
-    private static SafeLLamaSamplerChainHandle CreateSampler(LlamaSamplingOptions options)
+    internal static SafeLLamaSamplerChainHandle CreateSampler(LlamaSamplingOptions options)
     {
         LLamaSamplerChainParams parameters = LLamaSamplerChainParams.Default();
         parameters.NoPerf = true;
