@@ -40,6 +40,12 @@ internal sealed record BenchSettings
     /// <summary>Pairs of warm and cold resume trials, after one pair of warm-up.</summary>
     public int ResumeTrials { get; init; } = 5;
 
+    /// <summary>Run only the warm-resume measurement through the agent (with <c>--resume-only</c>, both resume measurements).</summary>
+    public bool AgentResumeOnly { get; init; }
+
+    /// <summary>Pairs of warm and cold resumes through the agent, each in a fresh agent process.</summary>
+    public int AgentResumeTrials { get; init; } = 3;
+
     /// <summary>The words of the resumed conversation's question: about 4,000 tokens rendered.</summary>
     public int ResumeWords { get; init; } = 1660;
 
@@ -53,7 +59,7 @@ internal sealed record BenchSettings
 
     public static string NodeDirectory => Path.Combine(RepositoryRoot, "bench", "node");
 
-    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c>, <c>--resume-trials N</c> and the switches.</summary>
+    /// <summary>Reads <c>--repetitions N</c>, <c>--cancel-trials N</c>, <c>--tokens N</c>, <c>--threads N</c>, <c>--resume-trials N</c>, <c>--agent-resume-trials N</c> and the switches.</summary>
     /// <exception cref="ArgumentException">An unknown or malformed option.</exception>
     public static BenchSettings Parse(string[] args)
     {
@@ -74,6 +80,10 @@ internal sealed record BenchSettings
                     settings = settings with { ResumeOnly = true };
                     i--;
                     continue;
+                case "--agent-resume-only":
+                    settings = settings with { AgentResumeOnly = true };
+                    i--;
+                    continue;
                 case "--skip-cancel":
                     settings = settings with { SkipCancel = true };
                     i--;
@@ -92,8 +102,9 @@ internal sealed record BenchSettings
                 "--tokens" => settings with { Tokens = value },
                 "--threads" => settings with { Threads = value },
                 "--resume-trials" => settings with { ResumeTrials = value },
+                "--agent-resume-trials" => settings with { AgentResumeTrials = value },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --prompt-at-once, --skip-node, --skip-cancel or --resume-only."),
+                    $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --agent-resume-trials, --prompt-at-once, --skip-node, --skip-cancel, --resume-only or --agent-resume-only."),
             };
         }
 

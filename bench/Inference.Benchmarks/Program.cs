@@ -1,13 +1,17 @@
 using Inference.Benchmarks;
 
 // One run, one machine, one set of settings: our engine alone, the whole agent over stdio, node-llama-cpp and the
-// raw C loop on the same model file, then cancel latency during decode and mid-prefill, then warm resume.
+// raw C loop on the same model file, then cancel latency during decode and mid-prefill, then warm resume (the engine
+// alone, then through the agent).
 BenchSettings settings = BenchSettings.Parse(args);
 using var report = new Report();
 report.Line($"Inference benchmark: {settings}");
-if (settings.ResumeOnly)
+if (settings.ResumeOnly || settings.AgentResumeOnly)
 {
-    await ResumeBench.RunAsync(BenchModel.Ensure(report), settings, report);
+    BenchModel resumed = BenchModel.Ensure(report);
+    ResumeResult? engineResume = settings.ResumeOnly ? await ResumeBench.RunAsync(resumed, settings, report) : null;
+    AgentResumeResult? agentResume = settings.AgentResumeOnly ? await AgentResumeBench.RunAsync(resumed, settings, report) : null;
+    report.SaveResume(settings, resumed, engineResume, agentResume);
     return;
 }
 
@@ -33,5 +37,6 @@ CancelResult[] cancels = settings.SkipCancel ? [] :
     await AgentBench.CancelDuringPrefillAsync(model, settings),
 ];
 report.Cancels(cancels);
-await ResumeBench.RunAsync(model, settings, report);
-report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels);
+ResumeResult resume = await ResumeBench.RunAsync(model, settings, report);
+AgentResumeResult resumeThroughAgent = await AgentResumeBench.RunAsync(model, settings, report);
+report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels, resume, resumeThroughAgent);

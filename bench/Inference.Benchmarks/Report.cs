@@ -98,7 +98,9 @@ internal sealed class Report : IDisposable
         Line("goal: p99 <= 10 ms; llama.cpp stopping: from the cancel to llama_decode's return with the KV cache trimmed (mid-decode, a cancel may also land between decodes)");
     }
 
-    public void Save(BenchSettings settings, BenchModel model, IReadOnlyList<DecodeResult> decodes, RawLoopResult raw, IReadOnlyList<CancelResult> cancels)
+    public void Save(
+        BenchSettings settings, BenchModel model, IReadOnlyList<DecodeResult> decodes, RawLoopResult raw, IReadOnlyList<CancelResult> cancels,
+        ResumeResult? resume = null, AgentResumeResult? agentResume = null)
     {
         string path = Path.Combine(BenchSettings.OutputDirectory, "inference.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -108,7 +110,17 @@ internal sealed class Report : IDisposable
             decode = decodes.Select(d => new { d.Runner, d.TokensPerSecond, d.FirstLabel, d.FirstMs, d.BytesPerToken, d.TurnMs, d.Runs }),
             rawLoop = new { raw.Library, raw.PromptTokens, raw.TotalMs, raw.TokensPerSecond, raw.Runs },
             cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs, c.NativeStopMs }),
+            resume,
+            agentResume,
         }, s_json));
+        Line($"saved {path}");
+    }
+
+    /// <summary>A run of the resume measurements alone: artifacts/bench/resume.json.</summary>
+    public void SaveResume(BenchSettings settings, BenchModel model, ResumeResult? resume, AgentResumeResult? agentResume)
+    {
+        string path = Path.Combine(BenchSettings.OutputDirectory, "resume.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new { settings, model, resume, agentResume }, s_json));
         Line($"saved {path}");
     }
 

@@ -58,9 +58,17 @@ internal sealed class AgentProcess : IAsyncDisposable
         return start;
     }
 
-    public static AgentProcess Start(string agent, params string[] arguments)
+    public static AgentProcess Start(string agent, params string[] arguments) => Start(agent, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts the agent with <paramref name="environment"/> added to its environment (a scratch state folder, say).</summary>
+    public static AgentProcess Start(string agent, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         ProcessStartInfo start = Command(agent, arguments);
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         long at = Stopwatch.GetTimestamp();
         return new AgentProcess(Process.Start(start) ?? throw new InvalidOperationException($"Could not start {agent}."), at);
     }
