@@ -244,7 +244,7 @@ public sealed unsafe class LlamaSequence : IDisposable
         for (int i = 0; i < _reading; i++)
         {
             int position = _next + i;
-            Put(batch, at + i, prompt[position], position, Id, logits: position == prompt.Length - 1);
+            Put(batch, at + i, prompt[position], position, Id, logits: position == prompt.Length - 1 && _maxTokens > 0);
             owners[at + i] = Id;
         }
 

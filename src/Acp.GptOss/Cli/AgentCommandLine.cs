@@ -54,6 +54,12 @@ internal sealed partial class AgentCommandLine
         DefaultValueFactory = _ => -1,
     };
 
+    public Option<int> Parallel { get; } = new("--parallel")
+    {
+        Description = "GPT-OSS sessions decoded together in one shared context (continuous batching), at most; fewer when memory is short, and the rest wait. 1 gives each session a context of its own.",
+        DefaultValueFactory = _ => 1,
+    };
+
     public Option<float> Temperature { get; } = new("--temperature")
     {
         Description = "Sampling temperature; 0 samples greedily. OpenAI recommends 1.0 for GPT-OSS.",
@@ -133,6 +139,7 @@ internal sealed partial class AgentCommandLine
             command.Options.Add(IdleUnloadMinutes);
             command.Options.Add(Threads);
             command.Options.Add(GpuLayers);
+            command.Options.Add(Parallel);
             command.Options.Add(Temperature);
             command.Options.Add(TopP);
             command.Options.Add(Seed);
@@ -256,6 +263,7 @@ internal sealed partial class AgentCommandLine
             ContextSize = result.GetValue(ContextSize),
             Threads = Math.Max(1, result.GetValue(Threads)),
             GpuLayers = result.GetValue(GpuLayers),
+            Parallel = result.GetValue(Parallel),
             Sampling = new LlamaCpp.LlamaSamplingOptions
             {
                 Temperature = result.GetValue(Temperature),
@@ -275,6 +283,7 @@ internal sealed partial class AgentCommandLine
         : result.GetValue(ContextSize) < 16 ? "--ctx-size must be at least 16."
         : result.GetValue(IdleUnloadMinutes) < 0 ? "--idle-unload-minutes must be 0 or more."
         : result.GetValue(GpuLayers) < -1 ? "--gpu-layers must be -1 (all), 0 (none) or a number of layers."
+        : result.GetValue(Parallel) is < 1 or > 64 ? "--parallel must be from 1 to 64."
         : null;
 
     /// <summary>An engine of the given kind, or an error for the user.</summary>

@@ -23,6 +23,12 @@ internal sealed record LlamaEngineOptions
     /// <summary>Layers offloaded to a GPU: -1 every layer when a GPU backend is present, 0 none.</summary>
     public int GpuLayers { get; init; } = -1;
 
+    /// <summary>
+    /// How many sessions are decoded together in one shared context (continuous batching), at most: 1 gives each
+    /// session a context of its own, decoded on its own. The memory available may allow fewer; the rest wait.
+    /// </summary>
+    public int Parallel { get; init; } = 1;
+
     /// <summary>Unload the weights after this long without a prompt; never when null.</summary>
     public TimeSpan? IdleUnload { get; init; }
 }

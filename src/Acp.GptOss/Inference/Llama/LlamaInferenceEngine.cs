@@ -20,6 +20,7 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
     private readonly Telemetry _telemetry;
     private readonly ILogger _logger;
     private readonly ModelSlot _slot;
+    private readonly BatchPool? _batches;
 
     private LlamaInferenceEngine(LlamaEngineOptions options, Telemetry telemetry, ILogger logger)
     {
@@ -34,6 +35,7 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
                 CheckHeader = CheckVocabulary,
             },
             telemetry, logger);
+        _batches = options.Parallel > 1 ? new BatchPool(_slot, options.Parallel, options.Threads, options.Sampling, telemetry, logger) : null;
     }
 
     public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
@@ -54,12 +56,24 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
     {
         _slot.StartLoading();
         O200kHarmonyTokenizer.StartLoadingShared();
-        var conversation = new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
-        conversation.StartPreparing();
+        IDisposable conversation;
+        if (_batches is not null)
+        {
+            var batched = new BatchedConversation(_slot, _batches, sessionId, _logger);
+            batched.StartPreparing();
+            conversation = batched;
+        }
+        else
+        {
+            var own = new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
+            own.StartPreparing();
+            conversation = own;
+        }
+
         try
         {
             O200kHarmonyTokenizer tokenizer = await O200kHarmonyTokenizer.LoadSharedAsync(cancellationToken).ConfigureAwait(false);
-            return new Session(this, conversation, tokenizer);
+            return conversation is BatchedConversation shared ? new BatchedSession(this, shared, tokenizer) : new Session(this, (LlamaConversation)conversation, tokenizer);
         }
         catch (InvalidOperationException e)
         {
@@ -112,7 +126,11 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         return tokenizer.CountOrdinary(text);
     }
 
-    public ValueTask DisposeAsync() => _slot.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _batches?.Dispose();
+        return _slot.DisposeAsync();
+    }
 
     /// <summary>One conversation: the built-in vocabulary, and a llama context of its own.</summary>
     private sealed class Session(LlamaInferenceEngine engine, LlamaConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
@@ -123,6 +141,28 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
 
         public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken) =>
             conversation.GenerateAsync(_ => new LlamaRequest(prompt, options.StopTokens), options.MaxTokens, cancellationToken);
+
+        public ValueTask<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken) =>
+            new(conversation.SaveStateAsync(path, history, cancellationToken));
+
+        public ValueTask<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken) => new(conversation.TryRestoreStateAsync(path, cancellationToken));
+
+        public ValueTask DisposeAsync()
+        {
+            conversation.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>One conversation decoded together with the others: a sequence of the model's shared context.</summary>
+    private sealed class BatchedSession(LlamaInferenceEngine engine, BatchedConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
+    {
+        public IHarmonyTokenizer Tokenizer => tokenizer;
+
+        public int ContextSize => conversation.ContextSize ?? engine._options.ContextSize;
+
+        public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken) =>
+            conversation.GenerateAsync(prompt, options.MaxTokens, options.StopTokens, cancellationToken);
 
         public ValueTask<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken) =>
             new(conversation.SaveStateAsync(path, history, cancellationToken));

@@ -43,6 +43,22 @@ internal static class MemoryPreflight
         return context;
     }
 
+    /// <summary>
+    /// How many sequences of <paramref name="contextSize"/> tokens to decode together: as many as asked for, fewer when
+    /// their KV caches would take more than 80 % of the memory available now (the weights are loaded by then), and
+    /// at least one. The rest wait their turn.
+    /// </summary>
+    public static int FitSequences(int requested, int contextSize, long kvBytesPerToken, long? availableBytes)
+    {
+        if (availableBytes is not { } available || kvBytesPerToken <= 0)
+        {
+            return Math.Max(1, requested);
+        }
+
+        long fits = (long)(available * 0.8) / (kvBytesPerToken * Math.Max(1, contextSize));
+        return (int)Math.Clamp(fits, 1, Math.Max(1, requested));
+    }
+
     /// <summary>KV cache bytes per token of context: K and V, f16, every layer at full size.</summary>
     public static long KvBytesPerToken(GgufFile file)
     {

@@ -70,7 +70,7 @@ internal sealed partial class ModelLoader(ModelSlotOptions options, Telemetry te
             Volatile.Write(ref _progress, 1);
             Stage(LoadStageEvent.WeightsMapped, $"{model.Description}, {model.ParameterCount} parameters, {GpuLayersText(model.GpuLayers, backend)}");
             settled(null);
-            return new LoadedModel(model, contextSize, generation);
+            return new LoadedModel(model, contextSize, generation) { KvBytesPerToken = MemoryPreflight.KvBytesPerToken(file) };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,0 +1,199 @@
+using System.Runtime.CompilerServices;
+using LlamaCpp;
+using Microsoft.Extensions.Logging;
+
+namespace Acp.GptOss.Inference.Llama;
+
+/// <summary>
+/// One conversation decoded together with the others on its model (<see cref="BatchDecodeLoop"/>): a sequence of
+/// the shared context rather than a context of its own. Each generation holds the model; a cancel stops it at once
+/// and the other conversations go on.
+/// </summary>
+/// <remarks>Thread-safe for one generation at a time.</remarks>
+internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool, string sessionId, ILogger logger) : IDisposable
+{
+    // The last job: the conversation's next one waits for it (a cancelled generation may still be stopping).
+    private Task _previous = Task.CompletedTask;
+
+    public string SessionId { get; } = sessionId;
+
+    /// <summary>The sequence the loop gave this conversation, while it has it; set under the loop's lock.</summary>
+    public int? SequenceSlot { get; set; }
+
+    /// <summary>Each sequence's context size, once the shared context was made; null before.</summary>
+    public int? ContextSize => pool.Current?.ContextSize;
+
+    /// <summary>Makes the shared context in the background once the model has loaded; a failure is the first prompt's.</summary>
+    public void StartPreparing() => _ = PrepareQuietlyAsync();
+
+    /// <summary>Streams the completion of <paramref name="prompt"/>: as <see cref="IInferenceSession.GenerateAsync"/>.</summary>
+    public async IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var job = BatchJob.Generate(this, lease, prompt, maxTokens, stopTokens);
+        _previous = job.Done;
+        TokenHandoff tokens = job.Tokens!;
+        loop.Submit(job);
+        using CancellationTokenRegistration abandon = cancellationToken.UnsafeRegister(
+            static state =>
+            {
+                var (loop, job) = ((BatchDecodeLoop, BatchJob))state!;
+                job.Tokens!.Abandon();
+                loop.Cancel(job);
+            },
+            (loop, job));
+        try
+        {
+            while (await tokens.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (tokens.TryRead(out int token))
+                {
+                    yield return token;
+                }
+            }
+
+            if (tokens.Abandoned)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            tokens.ThrowIfFailed();
+        }
+        finally
+        {
+            // The reader stopped early (at a stop token its parser saw): the sequence stops too.
+            if (!job.Done.IsCompleted)
+            {
+                loop.Cancel(job);
+            }
+        }
+    }
+
+    /// <summary>Saves the conversation's sequence state, cut to <paramref name="history"/>; false when it has none now.</summary>
+    public async Task<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken)
+    {
+        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (slot.TryAcquire() is not { } lease)
+        {
+            return false;
+        }
+
+        if (pool.Current is not { } loop || loop.Generation != lease.Loaded.Generation || SequenceSlot is null)
+        {
+            lease.Dispose();
+            return false;
+        }
+
+        var job = BatchJob.State(this, lease, sequence => Save(sequence, path, history), ownSequenceOnly: true);
+        _previous = job.Done;
+        loop.Submit(job);
+        return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Restores a saved state onto a sequence for this conversation (loading the model if needed).</summary>
+    public async Task<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken)
+    {
+        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var job = BatchJob.State(this, lease, sequence => Restore(sequence, path), ownSequenceOnly: false);
+        _previous = job.Done;
+        loop.Submit(job);
+        return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose() => pool.Current?.Release(this);
+
+    private async Task<(BatchDecodeLoop Loop, ModelSlot.Lease Lease)> AcquireAsync(CancellationToken cancellationToken)
+    {
+        // The model stays loaded while the job runs; the loop releases it when the job is done.
+        ModelSlot.Lease lease = await slot.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (await pool.GetAsync(lease).WaitAsync(cancellationToken).ConfigureAwait(false), lease);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    private async Task PrepareQuietlyAsync()
+    {
+        try
+        {
+            (_, ModelSlot.Lease lease) = await AcquireAsync(CancellationToken.None).ConfigureAwait(false);
+            lease.Dispose();
+        }
+        catch (Exception e) when (e is InferenceException or ObjectDisposedException)
+        {
+            // The prompt that needs the context tries again and reports what failed.
+            LogPrepareFailed(logger, SessionId, e.Message);
+        }
+    }
+
+    private bool Save(LlamaSequence sequence, string path, ReadOnlyMemory<int> history)
+    {
+        try
+        {
+            bool saved = sequence.SaveState(path, history.Span);
+            if (saved)
+            {
+                LogStateSaved(logger, SessionId, sequence.CachedTokenCount, path);
+            }
+
+            return saved;
+        }
+        catch (Exception e) when (e is LlamaException or IOException or UnauthorizedAccessException)
+        {
+            throw new InferenceException($"The session's state could not be saved to {path}: {e.Message}", e);
+        }
+    }
+
+    private bool Restore(LlamaSequence sequence, string path)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        string? refusal;
+        try
+        {
+            if (sequence.TryRestoreState(path, out refusal))
+            {
+                slot.ReportStage(LoadStageEvent.StateRestored, System.Diagnostics.Stopwatch.GetElapsedTime(started), $"{sequence.CachedTokenCount} tokens for session {SessionId}");
+                return true;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            refusal = e.Message;
+        }
+
+        LogStateRefused(logger, SessionId, path, refusal);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogStateRefused(logger, SessionId, path, e.Message);
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: saved its {Tokens}-token state to {Path}")]
+    private static partial void LogStateSaved(ILogger logger, string sessionId, int tokens, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the saved state {Path} is not used ({Reason}); the next prompt is prefilled whole")]
+    private static partial void LogStateRefused(ILogger logger, string sessionId, string path, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: the shared context could not be made in advance: {Reason}")]
+    private static partial void LogPrepareFailed(ILogger logger, string sessionId, string reason);
+}
