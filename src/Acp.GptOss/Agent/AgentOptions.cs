@@ -20,6 +20,13 @@ internal sealed record AgentOptions
     /// <summary>Sessions per <c>session/list</c> page. Sessions are stored under <see cref="StateDirectory"/>/sessions, and not at all without it.</summary>
     public int SessionListPageSize { get; init; } = 50;
 
+    /// <summary>
+    /// The most disk the stored sessions' saved engine states take together; the oldest go first. A state is a cache
+    /// (a reopened session without one reads its conversation again), and one of a long conversation on a large model
+    /// is hundreds of megabytes.
+    /// </summary>
+    public long SessionStateBudgetBytes { get; init; } = 4L << 30;
+
     /// <summary>Whether tools may act on the local disk and shell when the client offers no fs or terminal methods.</summary>
     public bool LocalTools { get; init; } = true;
 

@@ -251,7 +251,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
                         _stored.RecordTurn(Entry(text, prompt, _history.Rewrites == rewrites ? historyStart : null, recorder!, route, ended));
 
                         // Written after the response, off the user's path; the next turn waits for it.
-                        _stateSaved = gptOss?.SaveStateAsync(_stored.StatePath, _closing.Token) ?? Task.CompletedTask;
+                        _stateSaved = gptOss is null ? Task.CompletedTask : SaveStateAsync(gptOss, _stored);
                     }
                 }
             },
@@ -332,6 +332,15 @@ internal sealed partial class AgentSession : IAsyncDisposable
         }
 
         return route;
+    }
+
+    // What the next prompt begins with is rendered before the first await, while the history is this turn's.
+    private async Task SaveStateAsync(GptOssTurn turn, StoredSession stored)
+    {
+        if (await turn.SaveStateAsync(stored.StatePath, _closing.Token).ConfigureAwait(false))
+        {
+            stored.StateSaved();
+        }
     }
 
     // A stored session's saved state (none for a new one) is read in as soon as the context is made. A state that

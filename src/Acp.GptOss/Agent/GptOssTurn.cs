@@ -107,21 +107,22 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
     /// session (docs/acp.md §4.4): what the next prompt will begin with is rendered now, the write runs after. A
     /// failure is logged, not thrown: the state only saves a later prefill.
     /// </summary>
-    public Task SaveStateAsync(string path, CancellationToken cancellationToken)
+    /// <returns>True when a state was written.</returns>
+    public Task<bool> SaveStateAsync(string path, CancellationToken cancellationToken)
     {
         if (_ran is not { } ran)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(false);
         }
 
         int[] next = new HarmonyEncoding(ran.Inference.Tokenizer).RenderHistory(Conversation(session.Settings, ran.Tools, history.Messages));
         return SaveAsync(ran.Inference, next);
 
-        async Task SaveAsync(IInferenceSession inference, int[] tokens)
+        async Task<bool> SaveAsync(IInferenceSession inference, int[] tokens)
         {
             try
             {
-                await inference.SaveStateAsync(path, tokens, cancellationToken).ConfigureAwait(false);
+                return await inference.SaveStateAsync(path, tokens, cancellationToken).ConfigureAwait(false);
             }
             catch (InferenceException e)
             {
@@ -131,6 +132,8 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             {
                 // The session closed first.
             }
+
+            return false;
         }
     }
 

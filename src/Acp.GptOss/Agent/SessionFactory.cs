@@ -48,7 +48,7 @@ internal sealed partial class SessionFactory
     {
         string id = stored?.Id ?? _options.NewSessionId();
         SessionJournal? journal = stored?.Journal ?? StartJournal(id, cwd, additionalDirectories);
-        StoredSession? kept = journal is null ? null : new StoredSession(journal, Store!.StatePathOf(id), _options.Time, _storeLogger);
+        StoredSession? kept = journal is null ? null : new StoredSession(journal, Store!, _options.SessionStateBudgetBytes, _options.Time, _storeLogger);
         var tools = new SessionTools(
             id, roots, _client, clientCapabilities, McpToolbox.Start(AllowedServers(id, mcpServers), cwd, _loggers),
             _options.MaxCommandTimeout, _options.LocalTools, _options.Time);

@@ -13,7 +13,7 @@ namespace Acp.GptOss.Sessions;
 /// <param name="directory">The folder; made on the first write.</param>
 /// <param name="logger">Where torn records are reported.</param>
 /// <param name="pageSize">Sessions per <c>session/list</c> page.</param>
-internal sealed class SessionStore(string directory, ILogger logger, int pageSize = 50)
+internal sealed partial class SessionStore(string directory, ILogger logger, int pageSize = 50)
 {
     public string Directory { get; } = directory;
 
@@ -136,6 +136,39 @@ internal sealed class SessionStore(string directory, ILogger logger, int pageSiz
     /// <summary>Where a session's engine state is saved between turns: beside its journal, deleted with it.</summary>
     public string StatePathOf(string id) => Path.Combine(Directory, id + ".kv");
 
+    /// <summary>
+    /// Deletes saved engine states, least recently written first, until they take at most
+    /// <paramref name="budgetBytes"/> together. Their sessions stay; reopened, they read their conversation again.
+    /// </summary>
+    public void PruneStates(long budgetBytes)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return;
+        }
+
+        List<FileInfo> states = [.. new DirectoryInfo(Directory).EnumerateFiles("*.kv").OrderByDescending(f => f.LastWriteTimeUtc)];
+        long total = 0;
+        foreach (FileInfo state in states)
+        {
+            total += state.Length;
+            if (total <= budgetBytes)
+            {
+                continue;
+            }
+
+            try
+            {
+                state.Delete();
+                LogStatePruned(logger, state.Name, budgetBytes);
+            }
+            catch (IOException)
+            {
+                // Deleted or replaced meanwhile: nothing to prune.
+            }
+        }
+    }
+
     private string PathOf(string id) => Path.Combine(Directory, id + ".jsonl");
 
     private void EnsureDirectory()
@@ -170,4 +203,7 @@ internal sealed class SessionStore(string directory, ILogger logger, int pageSiz
             ? (ticks, text[(colon + 1)..])
             : throw new FormatException($"Not a session/list cursor: \"{cursor}\".");
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Saved session state {File} deleted: the saved states took more than {Budget} bytes")]
+    private static partial void LogStatePruned(ILogger logger, string file, long budget);
 }

@@ -11,14 +11,28 @@ namespace Acp.GptOss.Sessions;
 /// between turns (a setting, a reopening) is written at once, without waiting for the disk on the request's path.
 /// </summary>
 /// <param name="journal">The session's open journal (its lock held).</param>
-/// <param name="statePath">The engine state's file, beside the journal.</param>
+/// <param name="store">The store it is in: where its engine state goes, and the budget of all of them.</param>
+/// <param name="stateBudgetBytes">The most disk the stored sessions' engine states take together.</param>
 /// <param name="time">Stamps the records.</param>
 /// <param name="logger">Where a failed write is reported.</param>
 /// <remarks>Thread-safe.</remarks>
-internal sealed partial class StoredSession(SessionJournal journal, string statePath, TimeProvider time, ILogger logger) : IAsyncDisposable
+internal sealed partial class StoredSession(SessionJournal journal, SessionStore store, long stateBudgetBytes, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     /// <summary>The engine's saved state of the conversation (llama.cpp's KV cache), restored when the session is reopened.</summary>
-    public string StatePath { get; } = statePath;
+    public string StatePath { get; } = store.StatePathOf(journal.Id);
+
+    /// <summary>A state was saved: the oldest states go while they all take more than the budget.</summary>
+    public void StateSaved()
+    {
+        try
+        {
+            store.PruneStates(stateBudgetBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPruneFailed(logger, journal.Id, e.Message);
+        }
+    }
 
     /// <summary>The session was reopened in <paramref name="cwd"/> with these roots (load or resume).</summary>
     public void RecordOpened(string cwd, IReadOnlyList<string>? additionalDirectories) =>
@@ -94,6 +108,9 @@ internal sealed partial class StoredSession(SessionJournal journal, string state
         journal.Append(record with { At = time.GetUtcNow() });
         journal.Flush(durable: false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the saved states could not be pruned: {Reason}")]
+    private static partial void LogPruneFailed(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the turn could not be written to the session's journal: {Reason}")]
     private static partial void LogTurnNotWritten(ILogger logger, string sessionId, string reason);

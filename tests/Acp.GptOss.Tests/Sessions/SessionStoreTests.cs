@@ -25,6 +25,29 @@ public sealed class SessionStoreTests : IDisposable
     private static JournalRecord Message(HarmonyMessage message) => new(JournalKinds.Message) { At = s_start, Message = JournalMessage.From(message) };
 
     [Fact]
+    public void Saved_states_over_the_budget_go_oldest_first_and_their_journals_stay()
+    {
+        SessionStore store = Store();
+        Directory.CreateDirectory(_directory);
+        string[] ids = ["sess_old", "sess_mid", "sess_new"];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            File.WriteAllBytes(store.StatePathOf(ids[i]), new byte[1000]);
+            File.WriteAllText(Path.Combine(_directory, ids[i] + ".jsonl"), "");
+            File.SetLastWriteTimeUtc(store.StatePathOf(ids[i]), s_start.UtcDateTime.AddMinutes(i));
+        }
+
+        store.PruneStates(2500);
+
+        Assert.False(File.Exists(store.StatePathOf("sess_old")));
+        Assert.True(File.Exists(store.StatePathOf("sess_mid")));
+        Assert.True(File.Exists(store.StatePathOf("sess_new")));
+        Assert.True(File.Exists(Path.Combine(_directory, "sess_old.jsonl")));
+        store.PruneStates(1000);
+        Assert.Equal(["sess_new.kv"], Directory.EnumerateFiles(_directory, "*.kv").Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task A_journal_reads_back_what_was_written()
     {
         HarmonyMessage[] history =
