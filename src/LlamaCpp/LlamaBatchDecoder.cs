@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using LLama.Exceptions;
 using LLama.Native;
 using LlamaCpp.Native;
 
@@ -38,25 +37,7 @@ public sealed unsafe class LlamaBatchDecoder : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
         Model = model;
-        LLamaContextParams parameters = LLamaContextParams.Default();
-        parameters.n_ctx = (uint)(options.ContextSize * sequences);
-        parameters.n_seq_max = (uint)sequences;
-        // Each sequence its own slice of the cache: one cannot crowd out another.
-        parameters.kv_unified = false;
-        parameters.n_batch = parameters.n_ubatch = (uint)Math.Min(options.BatchSize, options.ContextSize);
-        parameters.n_threads = parameters.n_threads_batch = Math.Max(1, options.Threads);
-        parameters.no_perf = true;
-        // A full-size cache for the sliding-window layers, so that any prefix of a history can be kept.
-        parameters.swa_full = true;
-        try
-        {
-            _context = SafeLLamaContextHandle.Create(model.Handle, parameters);
-        }
-        catch (RuntimeError e)
-        {
-            throw new LlamaException(
-                $"llama.cpp could not create a context of {sequences} sequences of {options.ContextSize} tokens (not enough memory, or an invalid setting; its log says more).", e);
-        }
+        _context = options.CreateContext(model, sequences);
 
         ContextSize = (int)_context.ContextSize / sequences;
         BatchSize = (int)_context.BatchSize;

@@ -26,6 +26,31 @@ public sealed record LlamaContextOptions
 
     /// <summary>CPU threads for decoding.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>A context of <paramref name="sequences"/> sequences of <see cref="ContextSize"/> tokens each.</summary>
+    /// <exception cref="LlamaException">llama.cpp could not create it (memory, most likely).</exception>
+    internal SafeLLamaContextHandle CreateContext(LlamaModel model, int sequences)
+    {
+        LLamaContextParams parameters = LLamaContextParams.Default();
+        parameters.n_ctx = (uint)(ContextSize * sequences);
+        parameters.n_seq_max = (uint)sequences;
+        // Each sequence its own slice of the cache: one cannot crowd out another.
+        parameters.kv_unified = false;
+        parameters.n_batch = parameters.n_ubatch = (uint)Math.Min(BatchSize, ContextSize);
+        parameters.n_threads = parameters.n_threads_batch = Math.Max(1, Threads);
+        parameters.no_perf = true;
+        // A full-size cache for the sliding-window layers, so that any prefix of a history can be kept.
+        parameters.swa_full = true;
+        try
+        {
+            return SafeLLamaContextHandle.Create(model.Handle, parameters);
+        }
+        catch (RuntimeError e)
+        {
+            string size = sequences == 1 ? $"{ContextSize} tokens" : $"{sequences} sequences of {ContextSize} tokens";
+            throw new LlamaException($"llama.cpp could not create a context of {size} (not enough memory, or an invalid setting; its log says more).", e);
+        }
+    }
 }
 
 /// <summary>How tokens are sampled, by llama.cpp's own sampler chain.</summary>
@@ -76,23 +101,17 @@ public sealed unsafe class LlamaGenerator : IDisposable
     private static readonly LLamaSeqId s_sequence = LLamaSeqId.Zero;
     private const int DecodeNoRoom = 1;
 
-    private readonly LlamaModel _model;
     private readonly SafeLLamaContextHandle _context;
     private readonly SafeLLamaSamplerChainHandle _sampler;
     private readonly int* _abort;
     private readonly LLamaNativeBatch _batch;
-    private readonly List<int> _cached;
+    private readonly SequenceCache _cached;
     private readonly int[] _one = new int[1];
     private readonly bool _greedy;
     private long _abortRequested;
     private TimeSpan? _abortStop;
     private readonly int _vocabularySize;
     private bool _disposed;
-
-    // How many of the cached tokens came from a restored state: llama.cpp's cache, restored from a sequence's state,
-    // answered differently from the original after a trim inside them (seen on a gpt-oss model: the same tokens
-    // shifted by one), while trims past them were right; a prompt that leaves them starts over.
-    private int _restored;
 
     /// <summary>Creates a context and a sampler chain over a model.</summary>
     /// <exception cref="LlamaException">llama.cpp could not create the context.</exception>
@@ -101,24 +120,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(contextOptions);
         ArgumentNullException.ThrowIfNull(samplingOptions);
-        _model = model;
-        LLamaContextParams parameters = LLamaContextParams.Default();
-        parameters.n_ctx = (uint)contextOptions.ContextSize;
-        parameters.n_batch = parameters.n_ubatch = (uint)Math.Min(contextOptions.BatchSize, contextOptions.ContextSize);
-        parameters.n_threads = parameters.n_threads_batch = Math.Max(1, contextOptions.Threads);
-        parameters.no_perf = true;
-        // A full-size cache for the sliding-window layers, so that any prefix of the history can be kept.
-        parameters.swa_full = true;
-        try
-        {
-            _context = SafeLLamaContextHandle.Create(model.Handle, parameters);
-        }
-        catch (RuntimeError e)
-        {
-            throw new LlamaException(
-                $"llama.cpp could not create a context of {parameters.n_ctx} tokens (not enough memory, or an invalid setting; its log says more).", e);
-        }
-
+        _context = contextOptions.CreateContext(model, sequences: 1);
         ContextSize = (int)_context.ContextSize;
         BatchSize = (int)_context.BatchSize;
 
@@ -130,7 +132,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
         _sampler = CreateSampler(samplingOptions);
         _greedy = samplingOptions.Temperature <= 0;
         _vocabularySize = model.Vocabulary.Count;
-        _cached = new List<int>(ContextSize);
+        _cached = new SequenceCache(_context, model, s_sequence.Value, ContextSize);
     }
 
     /// <summary>The context size in tokens.</summary>
@@ -247,29 +249,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        TrimCacheTo(CommonPrefix(keep, keep.Length));
-        if (_cached.Count == 0)
-        {
-            return false;
-        }
-
-        nuint size = _context.GetStateSize(s_sequence);
-        byte* buffer = (byte*)NativeMemory.Alloc(size);
-        try
-        {
-            nuint written = _context.GetState(buffer, size, s_sequence);
-            if (written == 0)
-            {
-                throw new LlamaException("llama.cpp could not copy the sequence's state.");
-            }
-
-            LlamaStateFile.Write(path, StateOwner, CollectionsMarshal.AsSpan(_cached), buffer, (long)written);
-            return true;
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
+        return _cached.Save(path, keep);
     }
 
     /// <summary>
@@ -286,40 +266,11 @@ public sealed unsafe class LlamaGenerator : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        refusal = LlamaStateFile.TryRead(path, StateOwner, out int[] tokens, out byte* state, out long length);
-        if (refusal is not null)
-        {
-            return false;
-        }
-
-        try
-        {
-            Reset();
-            nuint read = _context.SetState(state, (nuint)length, s_sequence);
-            if (read != (nuint)length || (int)_context.MemorySequenceMaxPosition(s_sequence) != tokens.Length - 1)
-            {
-                Reset();
-                refusal = "llama.cpp did not accept the state";
-                return false;
-            }
-
-            _cached.AddRange(tokens);
-            _restored = tokens.Length;
-            return true;
-        }
-        finally
-        {
-            NativeMemory.Free(state);
-        }
+        return _cached.TryRestore(path, out refusal);
     }
 
     /// <summary>Forgets the KV cache.</summary>
-    public void Reset()
-    {
-        _context.MemoryClear(data: false);
-        _cached.Clear();
-        _restored = 0;
-    }
+    public void Reset() => _cached.Reset();
 
     /// <inheritdoc />
     public void Dispose()
@@ -336,8 +287,6 @@ public sealed unsafe class LlamaGenerator : IDisposable
         NativeMemory.Free(_abort);
     }
 
-    private LlamaStateFile.Owner StateOwner => new(_model.Identity, ContextSize, _vocabularySize);
-
     private void RequestAbort()
     {
         Volatile.Write(ref _abortRequested, Stopwatch.GetTimestamp());
@@ -349,44 +298,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
     // Keeps the longest common prefix of the cache and the prompt, and at least one prompt token to decode for logits.
     private int ReuseCachedPrefix(ReadOnlySpan<int> prompt)
     {
-        TrimCacheTo(CommonPrefix(prompt, prompt.Length - 1));
+        _cached.TrimTo(_cached.CommonPrefix(prompt, prompt.Length - 1));
         return _cached.Count;
-    }
-
-    private int CommonPrefix(ReadOnlySpan<int> tokens, int limit)
-    {
-        limit = Math.Min(_cached.Count, limit);
-        int common = 0;
-        while (common < limit && _cached[common] == tokens[common])
-        {
-            common++;
-        }
-
-        return common;
-    }
-
-    private void TrimCacheTo(int length)
-    {
-        if (length >= _cached.Count)
-        {
-            return;
-        }
-
-        if (length < _restored)
-        {
-            Reset();
-            return;
-        }
-
-        _context.MemorySequenceRemove(s_sequence, length, -1);
-        if ((int)_context.MemorySequenceMaxPosition(s_sequence) >= length)
-        {
-            // This cache cannot drop a tail: start over.
-            Reset();
-            return;
-        }
-
-        _cached.RemoveRange(length, _cached.Count - length);
     }
 
     // Decodes tokens at consecutive positions; false when the context has no room left.
@@ -416,13 +329,13 @@ public sealed unsafe class LlamaGenerator : IDisposable
                 return true;
             case DecodeAborted:
                 // Some micro-batches may have landed in the cache: drop everything past what is known to be there.
-                _context.MemorySequenceRemove(s_sequence, _cached.Count, -1);
+                _cached.DropUnknownTail();
                 _abortStop = Stopwatch.GetElapsedTime(Volatile.Read(ref _abortRequested));
                 throw new OperationCanceledException(cancellationToken);
             case DecodeNoRoom:
                 return false;
             default:
-                _context.MemorySequenceRemove(s_sequence, _cached.Count, -1);
+                _cached.DropUnknownTail();
                 throw new LlamaException($"llama_decode failed with status {status} at position {position}.");
         }
     }

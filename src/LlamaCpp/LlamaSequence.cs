@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using LLama.Native;
 
 namespace LlamaCpp;
@@ -43,7 +42,7 @@ public sealed unsafe class LlamaSequence : IDisposable
     private readonly SafeLLamaSamplerChainHandle _sampler;
     private readonly bool _greedy;
     private readonly int _vocabularySize;
-    private readonly List<int> _cached;
+    private readonly SequenceCache _cached;
     private ReadOnlyMemory<int> _prompt;
     private ReadOnlyMemory<int> _stops;
     private int _maxTokens;
@@ -54,7 +53,6 @@ public sealed unsafe class LlamaSequence : IDisposable
     private int _token = -1;
     private long _job;
     private long _cancelled;
-    private int _restored;
     private long _started;
     private TimeSpan _prefill;
     private TimeSpan _firstToken;
@@ -68,7 +66,7 @@ public sealed unsafe class LlamaSequence : IDisposable
         _sampler = LlamaGenerator.CreateSampler(sampling);
         _greedy = sampling.Temperature <= 0;
         _vocabularySize = decoder.Model.Vocabulary.Count;
-        _cached = new List<int>(decoder.ContextSize);
+        _cached = new SequenceCache(decoder.Context, decoder.Model, id, decoder.ContextSize);
     }
 
     /// <summary>The sequence's id in the context.</summary>
@@ -142,80 +140,19 @@ public sealed unsafe class LlamaSequence : IDisposable
     }
 
     /// <summary>Forgets the KV cache.</summary>
-    public void Reset()
-    {
-        _decoder.Context.MemorySequenceRemove((LLamaSeqId)Id, 0, -1);
-        _cached.Clear();
-        _restored = 0;
-    }
+    public void Reset() => _cached.Reset();
 
     /// <summary>
     /// Writes what the cache holds of <paramref name="keep"/> (cut to it first) to <paramref name="path"/>, as
     /// <see cref="LlamaGenerator.SaveState"/> does; between generations.
     /// </summary>
-    public bool SaveState(string path, ReadOnlySpan<int> keep)
-    {
-        TrimCacheTo(CommonPrefix(keep, keep.Length));
-        if (_cached.Count == 0)
-        {
-            return false;
-        }
-
-        var sequence = (LLamaSeqId)Id;
-        nuint size = _decoder.Context.GetStateSize(sequence);
-        byte* buffer = (byte*)NativeMemory.Alloc(size);
-        try
-        {
-            nuint written = _decoder.Context.GetState(buffer, size, sequence);
-            if (written == 0)
-            {
-                throw new LlamaException("llama.cpp could not copy the sequence's state.");
-            }
-
-            LlamaStateFile.Write(path, Owner, CollectionsMarshal.AsSpan(_cached), buffer, (long)written);
-            return true;
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
-    }
+    public bool SaveState(string path, ReadOnlySpan<int> keep) => _cached.Save(path, keep);
 
     /// <summary>Replaces the cache with a state <see cref="SaveState"/> wrote, as <see cref="LlamaGenerator.TryRestoreState"/> does.</summary>
-    public bool TryRestoreState(string path, out string? refusal)
-    {
-        refusal = LlamaStateFile.TryRead(path, Owner, out int[] tokens, out byte* state, out long length);
-        if (refusal is not null)
-        {
-            return false;
-        }
-
-        try
-        {
-            Reset();
-            var sequence = (LLamaSeqId)Id;
-            nuint read = _decoder.Context.SetState(state, (nuint)length, sequence);
-            if (read != (nuint)length || (int)_decoder.Context.MemorySequenceMaxPosition(sequence) != tokens.Length - 1)
-            {
-                Reset();
-                refusal = "llama.cpp did not accept the state";
-                return false;
-            }
-
-            _cached.AddRange(tokens);
-            _restored = tokens.Length;
-            return true;
-        }
-        finally
-        {
-            NativeMemory.Free(state);
-        }
-    }
+    public bool TryRestoreState(string path, out string? refusal) => _cached.TryRestore(path, out refusal);
 
     /// <inheritdoc />
     public void Dispose() => _sampler.Dispose();
-
-    private LlamaStateFile.Owner Owner => new(_decoder.Model.Identity, _decoder.ContextSize, _vocabularySize);
 
     // Before a step: a cancelled job ends here, and takes no part in it.
     internal void ApplyCancel()
@@ -279,7 +216,7 @@ public sealed unsafe class LlamaSequence : IDisposable
     }
 
     // The step was aborted or failed: whatever of it reached the cache goes; the sequence's place is as before.
-    internal void Undo() => _decoder.Context.MemorySequenceRemove((LLamaSeqId)Id, _cached.Count, -1);
+    internal void Undo() => _cached.DropUnknownTail();
 
     internal void Sample(int index)
     {
@@ -327,44 +264,7 @@ public sealed unsafe class LlamaSequence : IDisposable
     // Keeps the longest common prefix of the cache and the prompt, and at least one prompt token to decode for logits.
     private int ReuseCachedPrefix(ReadOnlySpan<int> prompt)
     {
-        TrimCacheTo(CommonPrefix(prompt, prompt.Length - 1));
+        _cached.TrimTo(_cached.CommonPrefix(prompt, prompt.Length - 1));
         return _cached.Count;
-    }
-
-    private int CommonPrefix(ReadOnlySpan<int> tokens, int limit)
-    {
-        limit = Math.Min(_cached.Count, limit);
-        int common = 0;
-        while (common < limit && _cached[common] == tokens[common])
-        {
-            common++;
-        }
-
-        return common;
-    }
-
-    private void TrimCacheTo(int length)
-    {
-        if (length >= _cached.Count)
-        {
-            return;
-        }
-
-        // A restored cache answered wrongly after a trim inside it (LlamaGenerator says more): start over.
-        if (length < _restored)
-        {
-            Reset();
-            return;
-        }
-
-        var sequence = (LLamaSeqId)Id;
-        _decoder.Context.MemorySequenceRemove(sequence, length, -1);
-        if ((int)_decoder.Context.MemorySequenceMaxPosition(sequence) >= length)
-        {
-            Reset();
-            return;
-        }
-
-        _cached.RemoveRange(length, _cached.Count - length);
     }
 }
