@@ -10,7 +10,7 @@ namespace Acp.GptOss.Inference.Llama;
 /// and the other conversations go on.
 /// </summary>
 /// <remarks>Thread-safe for one generation at a time.</remarks>
-internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool, string sessionId, ILogger logger) : IDisposable
+internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool, string sessionId, ILogger logger) : ILlamaConversation
 {
     // The last job: the conversation's next one waits for it (a cancelled generation may still be stopping).
     private Task _previous = Task.CompletedTask;

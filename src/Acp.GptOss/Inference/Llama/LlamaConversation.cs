@@ -15,7 +15,7 @@ namespace Acp.GptOss.Inference.Llama;
 /// cache is trimmed, the model is released) in the background, and the conversation's next generation waits for that.
 /// </summary>
 /// <remarks>Thread-safe for one generation at a time.</remarks>
-internal sealed partial class LlamaConversation : IDisposable
+internal sealed partial class LlamaConversation : ILlamaConversation
 {
     private readonly ModelSlot _slot;
     private readonly ConversationContext _context;
@@ -72,6 +72,10 @@ internal sealed partial class LlamaConversation : IDisposable
             // The session closed first.
         }
     }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken) =>
+        GenerateAsync(_ => new LlamaRequest(prompt, stopTokens), maxTokens, cancellationToken);
 
     /// <summary>
     /// Streams the tokens generated for the request that <paramref name="request"/> builds from the loaded model

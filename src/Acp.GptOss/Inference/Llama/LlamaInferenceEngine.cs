@@ -11,7 +11,10 @@ namespace Acp.GptOss.Inference.Llama;
 /// Prompts are rendered, and completions decoded, with the built-in o200k_harmony tokenizer (every GPT-OSS model's
 /// vocabulary; no file is read for it), and the load's preflight refuses a GGUF whose vocabulary is another.
 /// </summary>
-/// <remarks>Thread-safe; one llama context per session, freed when the model unloads and made again on next use.</remarks>
+/// <remarks>
+/// Thread-safe. One llama context per session, or with <see cref="LlamaEngineOptions.Parallel"/> one context shared by
+/// the sessions as sequences (<see cref="BatchPool"/>); freed when the model unloads and made again on next use.
+/// </remarks>
 internal sealed class LlamaInferenceEngine : IInferenceEngine
 {
     public const string Architecture = "gpt-oss";
@@ -56,24 +59,14 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
     {
         _slot.StartLoading();
         O200kHarmonyTokenizer.StartLoadingShared();
-        IDisposable conversation;
-        if (_batches is not null)
-        {
-            var batched = new BatchedConversation(_slot, _batches, sessionId, _logger);
-            batched.StartPreparing();
-            conversation = batched;
-        }
-        else
-        {
-            var own = new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
-            own.StartPreparing();
-            conversation = own;
-        }
-
+        ILlamaConversation conversation = _batches is not null
+            ? new BatchedConversation(_slot, _batches, sessionId, _logger)
+            : new LlamaConversation(_slot, _telemetry, sessionId, _options.Threads, _options.Sampling, _logger);
+        conversation.StartPreparing();
         try
         {
             O200kHarmonyTokenizer tokenizer = await O200kHarmonyTokenizer.LoadSharedAsync(cancellationToken).ConfigureAwait(false);
-            return conversation is BatchedConversation shared ? new BatchedSession(this, shared, tokenizer) : new Session(this, (LlamaConversation)conversation, tokenizer);
+            return new Session(this, conversation, tokenizer);
         }
         catch (InvalidOperationException e)
         {
@@ -132,30 +125,8 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         return _slot.DisposeAsync();
     }
 
-    /// <summary>One conversation: the built-in vocabulary, and a llama context of its own.</summary>
-    private sealed class Session(LlamaInferenceEngine engine, LlamaConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
-    {
-        public IHarmonyTokenizer Tokenizer => tokenizer;
-
-        public int ContextSize => conversation.ContextSize ?? engine._options.ContextSize;
-
-        public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken) =>
-            conversation.GenerateAsync(_ => new LlamaRequest(prompt, options.StopTokens), options.MaxTokens, cancellationToken);
-
-        public ValueTask<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken) =>
-            new(conversation.SaveStateAsync(path, history, cancellationToken));
-
-        public ValueTask<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken) => new(conversation.TryRestoreStateAsync(path, cancellationToken));
-
-        public ValueTask DisposeAsync()
-        {
-            conversation.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
-
-    /// <summary>One conversation decoded together with the others: a sequence of the model's shared context.</summary>
-    private sealed class BatchedSession(LlamaInferenceEngine engine, BatchedConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
+    /// <summary>One conversation: the built-in vocabulary, and a llama context of its own or a sequence of a shared one.</summary>
+    private sealed class Session(LlamaInferenceEngine engine, ILlamaConversation conversation, O200kHarmonyTokenizer tokenizer) : IInferenceSession
     {
         public IHarmonyTokenizer Tokenizer => tokenizer;
 
