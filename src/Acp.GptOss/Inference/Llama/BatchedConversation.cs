@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using LlamaCpp;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Inference.Llama;
@@ -86,7 +85,8 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
             return false;
         }
 
-        var job = BatchJob.State(this, lease, sequence => Save(sequence, path, history), ownSequenceOnly: true);
+        var job = BatchJob.State(
+            this, lease, sequence => SavedState.Save(path, SessionId, logger, () => sequence.SaveState(path, history.Span), () => sequence.CachedTokenCount), ownSequenceOnly: true);
         _previous = job.Done;
         loop.Submit(job);
         return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -103,7 +103,8 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
         }
 
         (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
-        var job = BatchJob.State(this, lease, sequence => Restore(sequence, path), ownSequenceOnly: false);
+        var job = BatchJob.State(
+            this, lease, sequence => SavedState.Restore(path, SessionId, slot, logger, sequence.TryRestoreState, () => sequence.CachedTokenCount), ownSequenceOnly: false);
         _previous = job.Done;
         loop.Submit(job);
         return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -139,60 +140,6 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
             LogPrepareFailed(logger, SessionId, e.Message);
         }
     }
-
-    private bool Save(LlamaSequence sequence, string path, ReadOnlyMemory<int> history)
-    {
-        try
-        {
-            bool saved = sequence.SaveState(path, history.Span);
-            if (saved)
-            {
-                LogStateSaved(logger, SessionId, sequence.CachedTokenCount, path);
-            }
-
-            return saved;
-        }
-        catch (Exception e) when (e is LlamaException or IOException or UnauthorizedAccessException)
-        {
-            throw new InferenceException($"The session's state could not be saved to {path}: {e.Message}", e);
-        }
-    }
-
-    private bool Restore(LlamaSequence sequence, string path)
-    {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        string? refusal;
-        try
-        {
-            if (sequence.TryRestoreState(path, out refusal))
-            {
-                slot.ReportStage(LoadStageEvent.StateRestored, System.Diagnostics.Stopwatch.GetElapsedTime(started), $"{sequence.CachedTokenCount} tokens for session {SessionId}");
-                return true;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            refusal = e.Message;
-        }
-
-        LogStateRefused(logger, SessionId, path, refusal);
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogStateRefused(logger, SessionId, path, e.Message);
-        }
-
-        return false;
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: saved its {Tokens}-token state to {Path}")]
-    private static partial void LogStateSaved(ILogger logger, string sessionId, int tokens, string path);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the saved state {Path} is not used ({Reason}); the next prompt is prefilled whole")]
-    private static partial void LogStateRefused(ILogger logger, string sessionId, string path, string? reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: the shared context could not be made in advance: {Reason}")]
     private static partial void LogPrepareFailed(ILogger logger, string sessionId, string reason);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using LlamaCpp;
 using Microsoft.Extensions.Logging;
@@ -163,26 +162,10 @@ internal sealed partial class LlamaConversation : ILlamaConversation
             return false;
         }
 
-        int tokens = 0;
-        bool saved = await BetweenGenerations(lease, () =>
-        {
-            try
-            {
-                bool written = generator.SaveState(path, history.Span);
-                tokens = generator.CachedTokenCount;
-                return written;
-            }
-            catch (Exception e) when (e is LlamaException or IOException or UnauthorizedAccessException)
-            {
-                throw new InferenceException($"The session's state could not be saved to {path}: {e.Message}", e);
-            }
-        }).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (saved)
-        {
-            LogStateSaved(_logger, _sessionId, tokens, path);
-        }
-
-        return saved;
+        string sessionId = _sessionId;
+        ILogger logger = _logger;
+        return await BetweenGenerations(lease, () => SavedState.Save(path, sessionId, logger, () => generator.SaveState(path, history.Span), () => generator.CachedTokenCount))
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -224,40 +207,8 @@ internal sealed partial class LlamaConversation : ILlamaConversation
         string sessionId = _sessionId;
         ILogger logger = _logger;
         ModelSlot slot = _slot;
-        return await BetweenGenerations(lease, () =>
-        {
-            long started = Stopwatch.GetTimestamp();
-            string? refusal;
-            try
-            {
-                if (generator.TryRestoreState(path, out refusal))
-                {
-                    LogStateRestored(logger, sessionId, generator.CachedTokenCount, path);
-                    slot.ReportStage(LoadStageEvent.StateRestored, Stopwatch.GetElapsedTime(started), $"{generator.CachedTokenCount} tokens for session {sessionId}");
-                    return true;
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Read while it changed, say: as good as refused.
-                refusal = e.Message;
-            }
-
-            LogStateRefused(logger, sessionId, path, refusal);
-
-            // Of another model, context size or llama.cpp build, or damaged: nothing will ever use it, and it may be
-            // hundreds of megabytes.
-            try
-            {
-                File.Delete(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogStateNotDeleted(logger, sessionId, path, e.Message);
-            }
-
-            return false;
-        }).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await BetweenGenerations(lease, () => SavedState.Restore(path, sessionId, slot, logger, generator.TryRestoreState, () => generator.CachedTokenCount))
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     // Runs work on the context (marked in use by TryBeginRun) on a thread of its own, as a generation decodes: the
@@ -346,18 +297,6 @@ internal sealed partial class LlamaConversation : ILlamaConversation
         run.Finish();
         run.Tokens.Complete(error);
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: saved its {Tokens}-token state to {Path}")]
-    private static partial void LogStateSaved(ILogger logger, string sessionId, int tokens, string path);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: restored a {Tokens}-token state from {Path}")]
-    private static partial void LogStateRestored(ILogger logger, string sessionId, int tokens, string path);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the saved state {Path} is not used ({Reason}); the next prompt is prefilled whole")]
-    private static partial void LogStateRefused(ILogger logger, string sessionId, string path, string? reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the unusable saved state {Path} could not be deleted: {Reason}")]
-    private static partial void LogStateNotDeleted(ILogger logger, string sessionId, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting a generation failed")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);
