@@ -1,6 +1,7 @@
 using Acp.GptOss.Inference;
 using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Tests.Support;
+using static Acp.GptOss.Tests.Support.RawPrompts;
 using Harmony;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -90,15 +91,4 @@ public sealed class BatchedEngineTests
         },
         new Telemetry(NullLogger.Instance),
         NullLoggerFactory.Instance);
-
-    private static string Words(int count) => string.Join(' ', Enumerable.Range(0, count).Select(i => $"word{i}"));
-
-    private static int[] Tokenize(string literal)
-    {
-        var tokens = new List<int>();
-        TestModels.VocabularyModel.Vocabulary.Tokenize(System.Text.Encoding.UTF8.GetBytes(literal), tokens, parseSpecial: true);
-        return [.. tokens];
-    }
-
-    private static int[] Prompt(string user) => Tokenize($"<|start|>system<|message|>Reasoning: low<|end|><|start|>user<|message|>{user}<|end|><|start|>assistant");
 }

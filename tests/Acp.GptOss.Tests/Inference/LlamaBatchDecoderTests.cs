@@ -1,4 +1,5 @@
 using Acp.GptOss.Tests.Support;
+using static Acp.GptOss.Tests.Support.RawPrompts;
 using Harmony;
 using LlamaCpp;
 
@@ -129,15 +130,4 @@ public sealed class LlamaBatchDecoderTests
         using var generator = new LlamaGenerator(model, s_context, s_greedy);
         return [.. generator.Generate(prompt, maxTokens, s_stops, CancellationToken.None)];
     }
-
-    private static string Words(int count) => string.Join(' ', Enumerable.Range(0, count).Select(i => $"word{i}"));
-
-    private static int[] Tokenize(string literal)
-    {
-        var tokens = new List<int>();
-        TestModels.VocabularyModel.Vocabulary.Tokenize(System.Text.Encoding.UTF8.GetBytes(literal), tokens, parseSpecial: true);
-        return [.. tokens];
-    }
-
-    private static int[] Prompt(string user) => Tokenize($"<|start|>system<|message|>Reasoning: low<|end|><|start|>user<|message|>{user}<|end|><|start|>assistant");
 }

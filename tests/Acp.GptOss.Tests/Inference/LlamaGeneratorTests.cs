@@ -1,4 +1,5 @@
 using Acp.GptOss.Tests.Support;
+using static Acp.GptOss.Tests.Support.RawPrompts;
 using Harmony;
 using LlamaCpp;
 
@@ -202,15 +203,6 @@ public sealed class LlamaGeneratorTests
     }
 
     private static LlamaModel Load(string path) => LlamaModel.Load(LlamaBackend.Initialize(), path, new LlamaModelOptions { RequiredArchitecture = "gpt-oss" });
-
-    private static int[] Tokenize(string literal)
-    {
-        var tokens = new List<int>();
-        TestModels.VocabularyModel.Vocabulary.Tokenize(System.Text.Encoding.UTF8.GetBytes(literal), tokens, parseSpecial: true);
-        return [.. tokens];
-    }
-
-    private static int[] Prompt(string user) => Tokenize($"<|start|>system<|message|>Reasoning: low<|end|><|start|>user<|message|>{user}<|end|><|start|>assistant");
 
     private static int[] LongPrompt(int words) => Prompt(string.Join(' ', Enumerable.Range(0, words).Select(i => $"word{i}")));
 }

@@ -44,20 +44,10 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
             (loop, job));
         try
         {
-            while (await tokens.WaitToReadAsync().ConfigureAwait(false))
+            await foreach (int token in tokens.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (tokens.TryRead(out int token))
-                {
-                    yield return token;
-                }
+                yield return token;
             }
-
-            if (tokens.Abandoned)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-
-            tokens.ThrowIfFailed();
         }
         finally
         {

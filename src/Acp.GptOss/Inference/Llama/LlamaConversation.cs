@@ -119,20 +119,10 @@ internal sealed partial class LlamaConversation : ILlamaConversation
         using CancellationTokenRegistration abandon = cancellationToken.UnsafeRegister(static state => ((TokenHandoff)state!).Abandon(), tokens);
         try
         {
-            while (await tokens.WaitToReadAsync().ConfigureAwait(false))
+            await foreach (int token in tokens.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (tokens.TryRead(out int token))
-                {
-                    yield return token;
-                }
+                yield return token;
             }
-
-            if (tokens.Abandoned)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-
-            tokens.ThrowIfFailed();
         }
         finally
         {

@@ -140,6 +140,28 @@ internal sealed class TokenHandoff(int capacity) : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>
+    /// Every token, as the writer hands them on; then what stopped the writer, if anything did. A reader that gave up
+    /// (<see cref="Abandon"/>, when <paramref name="cancellationToken"/> fired) ends with <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<int> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (TryRead(out int token))
+            {
+                yield return token;
+            }
+        }
+
+        if (Abandoned)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        ThrowIfFailed();
+    }
+
     /// <summary>After the last token: throws what stopped the writer, if anything did.</summary>
     public void ThrowIfFailed()
     {
