@@ -7,7 +7,8 @@ namespace Acp.GptOss.Tests.Sessions;
 /// <summary>
 /// Warm resume through the built agent, on real llama.cpp with a generated model: a turn's end saves the session's
 /// engine state beside its journal; another agent process that resumes the session restores it and prefills only what
-/// follows; an agent with another context size refuses the file, deletes it, and answers all the same.
+/// follows; an agent with another context size refuses the file, deletes it, and answers all the same. Each with a
+/// context per session and with sessions decoded together (<c>--parallel</c>).
 /// </summary>
 public sealed class WarmResumeTests : IDisposable
 {
@@ -17,12 +18,14 @@ public sealed class WarmResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(_workspace, recursive: true);
 
-    [ModelFact]
-    public async Task A_resumed_session_prefills_only_what_follows_its_saved_state_and_another_context_size_starts_cold()
+    [ModelTheory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task A_resumed_session_prefills_only_what_follows_its_saved_state_and_another_context_size_starts_cold(string parallel)
     {
         string model = TestModels.Chain(Answer);
         string session;
-        await using (AgentHarness first = await StartAsync(model, "4096"))
+        await using (AgentHarness first = await StartAsync(model, "4096", parallel))
         {
             (JsonElement created, _) = await first.RequestAsync("session/new", new { cwd = _workspace, mcpServers = Array.Empty<object>() });
             session = created.GetProperty("result").GetProperty("sessionId").GetString()!;
@@ -37,7 +40,7 @@ public sealed class WarmResumeTests : IDisposable
         string state = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME")!, "acp-gptoss", "sessions", session + ".kv");
         Assert.True(File.Exists(state), "the turn's end saved no state");
 
-        await using (AgentHarness second = await StartAsync(model, "4096"))
+        await using (AgentHarness second = await StartAsync(model, "4096", parallel))
         {
             await ResumeAsync(second, session);
             JsonElement restored = await NextTelemetryAsync(second, t => Stage(t) == "state_restored");
@@ -55,7 +58,7 @@ public sealed class WarmResumeTests : IDisposable
         }
 
         // Another context size: the state is of no use, and is dropped; the session answers from its journal.
-        await using AgentHarness third = await StartAsync(model, "2048");
+        await using AgentHarness third = await StartAsync(model, "2048", parallel);
         await ResumeAsync(third, session);
         (JsonElement again, _) = await third.PromptAsync(session, "Once more.");
 
@@ -66,9 +69,10 @@ public sealed class WarmResumeTests : IDisposable
         Assert.Contains("is not used (written for a 4096-token context, not 2048)", third.Error, StringComparison.Ordinal);
     }
 
-    private static async Task<AgentHarness> StartAsync(string model, string contextSize)
+    // With --parallel 2 the session is a sequence of a context shared with others: its state is that sequence's.
+    private static async Task<AgentHarness> StartAsync(string model, string contextSize, string parallel)
     {
-        AgentHarness agent = AgentHarness.StartProcess("--model", model, "--temperature", "0", "--ctx-size", contextSize);
+        AgentHarness agent = AgentHarness.StartProcess("--model", model, "--temperature", "0", "--ctx-size", contextSize, "--parallel", parallel);
         await agent.RequestAsync("initialize", new { protocolVersion = 1, clientCapabilities = new { _meta = new { gptoss = new { telemetry = true } } } });
         return agent;
     }
