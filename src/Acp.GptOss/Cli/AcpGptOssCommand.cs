@@ -34,6 +34,7 @@ internal static class AcpGptOssCommand
         root.Subcommands.Add(ModelsCommand.Create(streams, Loggers));
         root.Subcommands.Add(DevCommand.Create(streams, Loggers));
         root.Subcommands.Add(RelayCommand.Create(streams, Loggers));
+        root.Subcommands.Add(InferCommand.Create(streams, Loggers));
         root.SetAction((result, token) => ServeAsync(agent, result, streams, Loggers(), token));
 
         var stdout = new StreamWriter(streams.Output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { AutoFlush = true };
