@@ -33,7 +33,7 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public HttpClient Http { get; } = new() { Timeout = AgentHarness.Timeout };
 
-    public static async Task<ApiServer> StartAsync(IInferenceEngine engine, Func<RelayOptions, RelayOptions>? configure = null)
+    public static async Task<ApiServer> StartAsync(IInferenceEngine engine, Func<RelayOptions, RelayOptions>? configure = null, Telemetry? telemetry = null)
     {
         var server = new ApiServer();
         var options = new RelayOptions
@@ -46,7 +46,8 @@ internal sealed class ApiServer : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
         options = options with { Api = options.Api with { GenerationEnded = r => server._ended.Writer.TryWrite(r) } };
         using var timeout = new CancellationTokenSource(AgentHarness.Timeout);
-        server.Relay = await RelayServer.StartAsync(options, new AgentEngines(engine), NullLoggerFactory.Instance, timeout.Token);
+        AgentEngines engines = telemetry is null ? new AgentEngines(engine) : new AgentEngines(engine, null, telemetry);
+        server.Relay = await RelayServer.StartAsync(options, engines, NullLoggerFactory.Instance, timeout.Token);
         server.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         return server;
     }
