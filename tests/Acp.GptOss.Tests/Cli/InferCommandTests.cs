@@ -17,11 +17,12 @@ public sealed class InferCommandTests : IDisposable
     [Fact]
     public async Task The_answer_goes_to_stdout_and_the_reasoning_nowhere()
     {
-        CliResult result = await CliRunner.RunAsync("infer", "Say hello.", "--engine", "script", "--script", Script(Answer), "--log-level", "Warning");
+        // Nothing but what a person should read reaches stderr, without --log-level too.
+        CliResult result = await CliRunner.RunAsync("infer", "Say hello.", "--engine", "script", "--script", Script(Answer));
 
         Assert.Equal(ExitCodes.Success, result.ExitCode);
         Assert.Equal("Hello, world.\n", result.Text);
-        Assert.DoesNotContain("greets", result.Error, StringComparison.Ordinal);
+        Assert.Equal("", result.Error);
     }
 
     [Fact]
