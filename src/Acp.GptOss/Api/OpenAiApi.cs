@@ -301,18 +301,26 @@ internal sealed partial class OpenAiApi : IAsyncDisposable
 
         using var buffer = new MemoryStream();
         byte[] chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        try
         {
-            if (buffer.Length + read > max)
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                throw TooLarge(max);
-            }
+                if (buffer.Length + read > max)
+                {
+                    throw TooLarge(max);
+                }
 
-            buffer.Write(chunk, 0, read);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own refusals of a body (a broken chunked encoding, say).
+            throw new ApiException(e.StatusCode, $"The request body could not be read: {e.Message}");
         }
 
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        return buffer.ToArray();
     }
 
     private static ApiException TooLarge(int max) => new(
