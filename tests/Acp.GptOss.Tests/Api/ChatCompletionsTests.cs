@@ -356,6 +356,31 @@ public sealed class ChatCompletionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requests_at_once_wait_their_turn_for_the_one_session_and_each_gets_a_whole_answer()
+    {
+        var engine = new FakeEngine("<|channel|>final<|message|>First.<|return|>", "<|channel|>final<|message|>Second.<|return|>", "<|channel|>final<|message|>Third.<|return|>");
+        ApiServer api = await StartAsync(engine);
+
+        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            api.PostAsync("/v1/chat/completions", $$"""{"model":"gpt-oss","stream":true,"messages":[{{Question}}]}""")));
+        string[] answers = await Task.WhenAll(responses.Select(async r =>
+        {
+            List<string> events = await EventsAsync(r);
+            Assert.Equal("[DONE]", events[^1]);
+            return Deltas([.. events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement)], "content");
+        }));
+
+        // One session served them in turn: the fake plays its rounds in order, whichever request came first.
+        Assert.Equal(["First.", "Second.", "Third."], answers.Order(StringComparer.Ordinal));
+        Assert.Equal(3, engine.Prompts.Count);
+        Assert.Contains("acp_gptoss_api_generations_total{finish_reason=\"stop\"} 3\n", await api.MetricsAsync(), StringComparison.Ordinal);
+        foreach (HttpResponseMessage response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Models_lists_the_served_model_with_its_state_and_the_others_found_on_disk()
     {
         ApiServer api = await StartAsync(
