@@ -21,7 +21,7 @@ internal static class AcpGptOssCommand
 
         ILoggerFactory? loggerFactory = null;
         ParseResult? parsed = null;
-        ILoggerFactory Loggers() => loggerFactory ??= Logging.CreateFactory(streams.Error, parsed!.GetValue(logLevel));
+        ILoggerFactory Loggers() => loggerFactory ??= Logging.CreateFactory(streams.Error, LogLevelOf(parsed!, logLevel));
 
         var root = new RootCommand(
             "acp-gptoss: an Agent Client Protocol agent for OpenAI's GPT-OSS models. Without a command it serves ACP on stdin/stdout.");
@@ -34,6 +34,7 @@ internal static class AcpGptOssCommand
         root.Subcommands.Add(ModelsCommand.Create(streams, Loggers));
         root.Subcommands.Add(DevCommand.Create(streams, Loggers));
         root.Subcommands.Add(RelayCommand.Create(streams, Loggers));
+        root.Subcommands.Add(InferCommand.Create(streams, Loggers));
         root.SetAction((result, token) => ServeAsync(agent, result, streams, Loggers(), token));
 
         var stdout = new StreamWriter(streams.Output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { AutoFlush = true };
@@ -53,6 +54,13 @@ internal static class AcpGptOssCommand
             }
         }
     }
+
+    /// <summary>
+    /// The level asked for; without one, <c>infer</c> logs warnings only, since its stderr is where a person reads
+    /// the reasoning and the notes about the answer, and the rest logs what it does.
+    /// </summary>
+    private static LogLevel LogLevelOf(ParseResult parsed, Option<LogLevel> option) =>
+        parsed.GetResult(option) is { Implicit: false } || parsed.CommandResult.Command.Name != "infer" ? parsed.GetValue(option) : LogLevel.Warning;
 
     private static async Task<int> ServeAsync(AgentCommandLine agent, ParseResult result, StdioStreams streams, ILoggerFactory loggers, CancellationToken cancellationToken)
     {

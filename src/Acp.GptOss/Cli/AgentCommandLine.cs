@@ -133,18 +133,7 @@ internal sealed partial class AgentCommandLine
     {
         if (withEngine)
         {
-            command.Options.Add(Engine);
-            command.Options.Add(Model);
-            command.Options.Add(FastModel);
-            command.Options.Add(IdleUnloadMinutes);
-            command.Options.Add(Threads);
-            command.Options.Add(GpuLayers);
-            command.Options.Add(Parallel);
-            command.Options.Add(Temperature);
-            command.Options.Add(TopP);
-            command.Options.Add(Seed);
-            command.Options.Add(Script);
-            command.Options.Add(PromptLog);
+            AddEngineOptionsTo(command);
         }
 
         command.Options.Add(ContextSize);
@@ -156,6 +145,27 @@ internal sealed partial class AgentCommandLine
         command.Options.Add(ReasoningDisplay);
         command.Options.Add(Mode);
         command.Options.Add(CommandTimeout);
+    }
+
+    /// <summary>
+    /// The options of the engine alone (model, sampling, the scripted engine's), which <see cref="CreateEngines"/>
+    /// reads; a command that runs the model without the agent adds these, <see cref="ContextSize"/>, <see cref="MaxTokens"/>
+    /// and <see cref="TokenDelayMs"/>.
+    /// </summary>
+    public void AddEngineOptionsTo(Command command)
+    {
+        command.Options.Add(Engine);
+        command.Options.Add(Model);
+        command.Options.Add(FastModel);
+        command.Options.Add(IdleUnloadMinutes);
+        command.Options.Add(Threads);
+        command.Options.Add(GpuLayers);
+        command.Options.Add(Parallel);
+        command.Options.Add(Temperature);
+        command.Options.Add(TopP);
+        command.Options.Add(Seed);
+        command.Options.Add(Script);
+        command.Options.Add(PromptLog);
     }
 
     /// <summary>The agent options, or an error for the user.</summary>

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Net;
 using Acp.GptOss.Agent;
+using Acp.GptOss.Api;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Models;
 using Acp.GptOss.Relay;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
@@ -43,7 +45,7 @@ internal static class RelayCommand
                 + "(the chat page, say); off by default, since such a client's session may name any folder here.",
         };
 
-        var command = new Command("relay", "Serve ACP over WebSockets on /acp (a token is required), with a chat page at / and /health.");
+        var command = new Command("relay", "Serve ACP over WebSockets on /acp and an OpenAI-compatible API on /v1 (a token is required), with a chat page at /, /health and /metrics.");
         command.Options.Add(listen);
         command.Options.Add(allowRemote);
         command.Options.Add(allowOrigin);
@@ -105,6 +107,12 @@ internal static class RelayCommand
                     Token = token,
                     AllowedOrigins = origins,
                     Agent = options!,
+                    Api = new ApiOptions
+                    {
+                        DefaultMaxTokens = options!.MaxTokens,
+                        MaxRequestBytes = maxBytes,
+                        DiscoverModels = () => [.. ModelDiscovery.Find().Where(m => m.IsGptOss).Select(m => m.Path)],
+                    },
                     Transport = new WebSocketPeerOptions
                     {
                         MaxMessageBytes = maxBytes,
@@ -165,6 +173,7 @@ internal static class RelayCommand
         await error.WriteLineAsync($"Relay listening on {root}").ConfigureAwait(false);
         await error.WriteLineAsync($"Open {root}/ in a browser, or connect a WebSocket to {ws} with the header "
             + "\"Authorization: Bearer TOKEN\" or the subprotocols [\"acp\", TOKEN].").ConfigureAwait(false);
+        await error.WriteLineAsync($"OpenAI-compatible API: {root}/v1 (the same token as the API key), metrics at {root}/metrics.").ConfigureAwait(false);
         // The token is shown once, when it is made; afterwards only where it lives.
         await error.WriteLineAsync(token.Generated
             ? $"New token (saved in {token.Source}): {token.Value}"

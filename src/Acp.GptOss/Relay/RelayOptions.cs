@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Acp.GptOss.Agent;
+using Acp.GptOss.Api;
 using Acp.Protocol.JsonRpc;
 
 namespace Acp.GptOss.Relay;
@@ -18,6 +19,9 @@ internal sealed record RelayOptions
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
     public AgentOptions Agent { get; init; } = new();
+
+    /// <summary>The OpenAI-compatible API's defaults and limits.</summary>
+    public ApiOptions Api { get; init; } = new();
 
     /// <summary>Limits of each connection; its idle timeout included.</summary>
     public WebSocketPeerOptions Transport { get; init; } = new() { IdleTimeout = TimeSpan.FromMinutes(30) };

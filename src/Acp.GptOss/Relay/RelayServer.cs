@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Acp.GptOss.Agent;
+using Acp.GptOss.Api;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.Protocol.JsonRpc;
@@ -19,7 +20,8 @@ namespace Acp.GptOss.Relay;
 
 /// <summary>
 /// Serves ACP over WebSockets on <c>/acp</c>: each connection is its own ACP client, with its own JSON-RPC peer and
-/// agent, over the one set of engines the process loaded. Also <c>/health</c> and the page at <c>/</c>.
+/// agent, over the one set of engines the process loaded. Also <c>/health</c>, the page at <c>/</c>, and the
+/// OpenAI-compatible API (<c>/v1/*</c>, <c>/metrics</c>: <see cref="OpenAiApi"/>) behind the same token and origin checks.
 /// </summary>
 /// <remarks>Thread-safe. Start with <see cref="StartAsync"/>; <see cref="DisposeAsync"/> stops it and closes every connection.</remarks>
 internal sealed partial class RelayServer : IAsyncDisposable
@@ -38,6 +40,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
     private readonly AuthFailureLimiter _failures;
     private readonly CancellationTokenSource _stopping = new();
     private readonly byte[]? _page;
+    private readonly OpenAiApi _api;
     private WebApplication? _app;
     private int _connections;
 
@@ -49,6 +52,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
         _logger = loggers.CreateLogger("Acp.GptOss.Relay");
         _failures = new AuthFailureLimiter(options.MaxAuthFailures, options.AuthFailureWindow, options.Time);
         _page = ReadPage();
+        _api = new OpenAiApi(options.Api, engines.GptOss, () => engines.Models, engines.Telemetry, options.Time, loggers.CreateLogger("Acp.GptOss.Api"));
     }
 
     /// <summary>Where it listens, with the port actually bound: <c>http://127.0.0.1:8765</c>.</summary>
@@ -83,6 +87,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         }
 
+        await _api.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -119,6 +124,7 @@ internal sealed partial class RelayServer : IAsyncDisposable
         "/acp" => AcpAsync(context),
         "/health" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => HealthAsync(context),
         "/" or "/index.html" when HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) => PageAsync(context),
+        string path when OpenAiApi.Handles(path) => ApiAsync(context),
         _ => NotFound(context),
     };
 
@@ -267,6 +273,68 @@ internal sealed partial class RelayServer : IAsyncDisposable
             LogDisconnected(_logger, remote, closedWith is { } status ? (int)status : 0, open);
             _options.ConnectionEnded?.Invoke(closedWith);
         }
+    }
+
+    /// <summary>
+    /// The API, behind the checks <c>/acp</c> has, in the same order, each refusal in OpenAI's error shape. A browser
+    /// page from an allowed origin gets CORS headers, and its preflight (which carries no token) an answer.
+    /// </summary>
+    private async Task ApiAsync(HttpContext context)
+    {
+        IPAddress remote = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (_failures.IsBlocked(remote))
+        {
+            await OpenAiApi.WriteErrorAsync(context, new ApiException(
+                StatusCodes.Status429TooManyRequests, "Too many requests with a wrong token from this address; wait and try again.", code: "rate_limit_exceeded",
+                type: "rate_limit_error")
+            {
+                RetryAfterSeconds = (int)_options.AuthFailureWindow.TotalSeconds,
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        string? origin = context.Request.Headers.Origin;
+        if (origin is not null)
+        {
+            if (!IsAllowedOrigin(context, origin))
+            {
+                LogForeignOrigin(_logger, origin, remote);
+                await OpenAiApi.WriteErrorAsync(context, new ApiException(
+                    StatusCodes.Status403Forbidden, $"Origin {origin} is not allowed (the server's --allow-origin adds one).", code: "origin_not_allowed",
+                    type: "permission_error")).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.Headers[HeaderNames.AccessControlAllowOrigin] = origin;
+            context.Response.Headers[HeaderNames.Vary] = "Origin";
+            if (HttpMethods.IsOptions(context.Request.Method))
+            {
+                context.Response.Headers[HeaderNames.AccessControlAllowMethods] = "GET, POST";
+                context.Response.Headers[HeaderNames.AccessControlAllowHeaders] = "authorization, content-type, prefer";
+                context.Response.Headers[HeaderNames.AccessControlMaxAge] = "600";
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+        }
+
+        if (!TryBearer(context.Request.Headers.Authorization, out string? bearer) || !_options.Token.Matches(bearer))
+        {
+            LogRefusedToken(_logger, remote, bearer is not null ? "a wrong token" : "no token");
+            if (_failures.RecordFailure(remote))
+            {
+                LogBlocked(_logger, remote, _options.MaxAuthFailures, _options.AuthFailureWindow.TotalSeconds);
+            }
+
+            context.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
+            await OpenAiApi.WriteErrorAsync(context, new ApiException(
+                StatusCodes.Status401Unauthorized, "A valid token is required: send the relay's token as Authorization: Bearer TOKEN.", code: "invalid_api_key"))
+                .ConfigureAwait(false);
+            return;
+        }
+
+        // The client going away, or the relay stopping, cancels the request's generation at once.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        await _api.HandleAsync(context, ending.Token).ConfigureAwait(false);
     }
 
     private bool IsAllowedOrigin(HttpContext context, string origin)
