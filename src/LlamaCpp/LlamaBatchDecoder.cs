@@ -63,19 +63,15 @@ public sealed unsafe class LlamaBatchDecoder : IDisposable
 
     internal SafeLLamaContextHandle Context => _context;
 
-    /// <summary>The sequence in slot <paramref name="slot"/>, made on first use with its own sampler.</summary>
+    /// <summary>
+    /// The sequence in slot <paramref name="slot"/>, made on first use with its own sampler of
+    /// <paramref name="sampling"/> (a generation may sample otherwise: <see cref="LlamaSequence.Start"/>).
+    /// </summary>
     public LlamaSequence Sequence(int slot, LlamaSamplingOptions sampling)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(sampling);
-        LlamaSequence? sequence = _sequences[slot];
-        if (sequence is null || sequence.Sampling != sampling)
-        {
-            sequence?.Dispose();
-            sequence = _sequences[slot] = new LlamaSequence(this, slot, sampling);
-        }
-
-        return sequence;
+        return _sequences[slot] ??= new LlamaSequence(this, slot, sampling);
     }
 
     /// <summary>

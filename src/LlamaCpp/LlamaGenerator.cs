@@ -102,12 +102,12 @@ public sealed unsafe class LlamaGenerator : IDisposable
     private const int DecodeNoRoom = 1;
 
     private readonly SafeLLamaContextHandle _context;
-    private readonly SafeLLamaSamplerChainHandle _sampler;
+    private readonly TokenSampler _sampler;
+    private readonly LlamaSamplingOptions _sampling;
     private readonly int* _abort;
     private readonly LLamaNativeBatch _batch;
     private readonly SequenceCache _cached;
     private readonly int[] _one = new int[1];
-    private readonly bool _greedy;
     private long _abortRequested;
     private TimeSpan? _abortStop;
     private readonly int _vocabularySize;
@@ -129,8 +129,8 @@ public sealed unsafe class LlamaGenerator : IDisposable
         _abort = (int*)NativeMemory.AllocZeroed(sizeof(int));
         NativeApi.llama_set_abort_callback(_context, (nint)(delegate* unmanaged[Cdecl]<void*, byte>)&ShouldAbort, (nint)_abort);
         _batch = NativeApi.llama_batch_init(BatchSize, 0, 1);
-        _sampler = CreateSampler(samplingOptions);
-        _greedy = samplingOptions.Temperature <= 0;
+        _sampling = samplingOptions;
+        _sampler = new TokenSampler(samplingOptions);
         _vocabularySize = model.Vocabulary.Count;
         _cached = new SequenceCache(_context, model, s_sequence.Value, ContextSize);
     }
@@ -157,11 +157,18 @@ public sealed unsafe class LlamaGenerator : IDisposable
     /// Streams the completion of <paramref name="prompt"/>: sampled ids up to and including a stop token. It ends
     /// early, without one, after <paramref name="maxTokens"/> tokens or when the context is full.
     /// </summary>
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="maxTokens">The most tokens to sample.</param>
+    /// <param name="stopTokens">The ids that end sampling, included in the stream.</param>
+    /// <param name="cancellationToken">Aborts llama.cpp between graph nodes.</param>
+    /// <param name="samplingOptions">How this generation samples; the generator's own settings when null.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled; llama.cpp stopped mid-decode.</exception>
     /// <exception cref="LlamaException">llama.cpp failed.</exception>
-    public IEnumerable<int> Generate(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken)
+    public IEnumerable<int> Generate(
+        ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken, LlamaSamplingOptions? samplingOptions = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _sampler.Use(samplingOptions ?? _sampling);
         cancellationToken.ThrowIfCancellationRequested();
         ClearAbort();
         _abortStop = null;
@@ -198,7 +205,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
             for (int generated = 0; generated < maxTokens; generated++)
             {
                 long sampleStarted = Stopwatch.GetTimestamp();
-                int token = _greedy ? SampleGreedily() : (int)_sampler.Sample(_context, -1);
+                int token = _sampler.Sample(_context, -1, _vocabularySize);
                 long sampled = Stopwatch.GetTimestamp();
                 sampling += sampled - sampleStarted;
                 LastStatistics = new LlamaGenerationStatistics(
@@ -340,11 +347,11 @@ public sealed unsafe class LlamaGenerator : IDisposable
         }
     }
 
-    // Greedy sampling reads the logits where llama.cpp keeps them: its sampler would first copy all 201,088 into a
-    // candidate array, a tenth of a small model's time per token.
-    private int SampleGreedily() => ArgMax(_context.GetLogitsIth(-1)[.._vocabularySize]);
-
-    /// <summary>The index of the largest value, the first of equals, as llama.cpp's greedy sampler picks.</summary>
+    /// <summary>
+    /// The index of the largest value, the first of equals, as llama.cpp's greedy sampler picks. Greedy sampling reads
+    /// the logits where llama.cpp keeps them: its sampler would first copy all 201,088 into a candidate array, a tenth
+    /// of a small model's time per token.
+    /// </summary>
     internal static int ArgMax(ReadOnlySpan<float> values)
     {
         int i = 0;

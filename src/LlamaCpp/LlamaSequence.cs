@@ -39,8 +39,7 @@ public enum LlamaSequenceEnd
 public sealed unsafe class LlamaSequence : IDisposable
 {
     private readonly LlamaBatchDecoder _decoder;
-    private readonly SafeLLamaSamplerChainHandle _sampler;
-    private readonly bool _greedy;
+    private readonly TokenSampler _sampler;
     private readonly int _vocabularySize;
     private readonly SequenceCache _cached;
     private ReadOnlyMemory<int> _prompt;
@@ -63,8 +62,7 @@ public sealed unsafe class LlamaSequence : IDisposable
         _decoder = decoder;
         Id = id;
         Sampling = sampling;
-        _sampler = LlamaGenerator.CreateSampler(sampling);
-        _greedy = sampling.Temperature <= 0;
+        _sampler = new TokenSampler(sampling);
         _vocabularySize = decoder.Model.Vocabulary.Count;
         _cached = new SequenceCache(decoder.Context, decoder.Model, id, decoder.ContextSize);
     }
@@ -72,7 +70,7 @@ public sealed unsafe class LlamaSequence : IDisposable
     /// <summary>The sequence's id in the context.</summary>
     public int Id { get; }
 
-    /// <summary>How it samples.</summary>
+    /// <summary>How it samples unless a generation says otherwise.</summary>
     public LlamaSamplingOptions Sampling { get; }
 
     /// <summary>How many tokens its KV cache holds.</summary>
@@ -96,9 +94,14 @@ public sealed unsafe class LlamaSequence : IDisposable
     /// decoder's steps then read the rest and sample up to <paramref name="maxTokens"/> tokens, stopping after one of
     /// <paramref name="stopTokens"/>.
     /// </summary>
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="maxTokens">The most tokens to sample.</param>
+    /// <param name="stopTokens">The ids that end sampling, included in the stream.</param>
+    /// <param name="sampling">How this generation samples; the sequence's own settings when null.</param>
     /// <returns>The job's number, for <see cref="Cancel"/>.</returns>
-    public long Start(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens)
+    public long Start(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaSamplingOptions? sampling = null)
     {
+        _sampler.Use(sampling ?? Sampling);
         _prompt = prompt;
         _stops = stopTokens;
         _maxTokens = maxTokens;
@@ -220,9 +223,7 @@ public sealed unsafe class LlamaSequence : IDisposable
 
     internal void Sample(int index)
     {
-        int token = _greedy
-            ? LlamaGenerator.ArgMax(_decoder.Context.GetLogitsIth(index)[.._vocabularySize])
-            : (int)_sampler.Sample(_decoder.Context, index);
+        int token = _sampler.Sample(_decoder.Context, index, _vocabularySize);
         _token = token;
         _generated++;
         if (_generated == 1)

@@ -11,8 +11,14 @@ internal sealed record ApiOptions
     /// <summary>The largest request body; a larger one gets 413 (the relay's <c>--max-message-bytes</c>).</summary>
     public int MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
-    /// <summary>Generations that run at once; the rest wait their turn. Each holds a session (a context) of the engine.</summary>
+    /// <summary>
+    /// Generations that run at once; the rest wait their turn. Each holds a session of the engine: with
+    /// <c>--parallel</c> (the relay passes it here) they are decoded together in one shared context.
+    /// </summary>
     public int MaxConcurrentGenerations { get; init; } = 1;
+
+    /// <summary>Requests that may wait for a generation; one more is refused with 429 and <c>Retry-After</c>.</summary>
+    public int MaxQueuedRequests { get; init; } = 32;
 
     /// <summary>GPT-OSS models on this machine that this process does not serve, listed by <c>/v1/models</c>; none when null.</summary>
     public Func<IReadOnlyList<string>>? DiscoverModels { get; init; }

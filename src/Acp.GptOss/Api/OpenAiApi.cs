@@ -48,7 +48,7 @@ internal sealed partial class OpenAiApi : IAsyncDisposable
         _models = models;
         _time = time;
         _logger = logger;
-        _slots = slots ?? new SessionPool(engine, Math.Max(1, options.MaxConcurrentGenerations));
+        _slots = slots ?? new SessionPool(engine, Math.Max(1, options.MaxConcurrentGenerations), Math.Max(0, options.MaxQueuedRequests));
         _metrics = new ApiMetrics(telemetry);
     }
 

@@ -5,11 +5,15 @@ namespace Acp.GptOss.Api;
 
 /// <summary>
 /// Up to a fixed number of engine sessions for API requests, made on demand and kept between requests, so a chat
-/// that comes back with its history reuses the KV cache of its prefix. Requests beyond that wait, cancellably.
+/// that comes back with its history reuses the KV cache of its prefix. Requests beyond that wait, cancellably, in
+/// order; beyond <paramref name="maxWaiting"/> waiting, a request is refused with 429 and <c>Retry-After</c>.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
-internal sealed class SessionPool(IInferenceEngine engine, int size) : IGenerationSlots
+internal sealed class SessionPool(IInferenceEngine engine, int size, int maxWaiting = int.MaxValue) : IGenerationSlots
 {
+    /// <summary>What a refused request is told to wait before it tries again.</summary>
+    public const int QueueFullRetryAfterSeconds = 2;
+
     private readonly SemaphoreSlim _slots = new(size, size);
     private readonly ConcurrentStack<IInferenceSession> _idle = new();
     private int _waiting;
@@ -24,7 +28,19 @@ internal sealed class SessionPool(IInferenceEngine engine, int size) : IGenerati
     public async ValueTask<GenerationLease> AcquireAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Interlocked.Increment(ref _waiting);
+        if (Interlocked.Increment(ref _waiting) > maxWaiting && _slots.CurrentCount == 0)
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw new ApiException(
+                Microsoft.AspNetCore.Http.StatusCodes.Status429TooManyRequests,
+                $"{maxWaiting} requests are already waiting for the model; try again shortly.",
+                code: "queue_full",
+                type: "rate_limit_error")
+            {
+                RetryAfterSeconds = QueueFullRetryAfterSeconds,
+            };
+        }
+
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -110,6 +110,7 @@ internal static class RelayCommand
                     Api = new ApiOptions
                     {
                         DefaultMaxTokens = options!.MaxTokens,
+                        MaxConcurrentGenerations = result.GetValue(agent.Parallel),
                         MaxRequestBytes = maxBytes,
                         DiscoverModels = () => [.. ModelDiscovery.Find().Where(m => m.IsGptOss).Select(m => m.Path)],
                     },

@@ -84,6 +84,27 @@ public sealed class BatchedEngineTests
         Assert.Equal(expected, again);
     }
 
+    [ModelTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_generation_samples_as_it_asks_and_the_same_seed_gives_the_same_tokens(int parallel)
+    {
+        await using LlamaInferenceEngine engine = Start(TestModels.Random, parallel);
+        await using IInferenceSession session = await engine.CreateSessionAsync("s", CancellationToken.None);
+        int[] prompt = Prompt(Words(20));
+        var greedy = new GenerationOptions(24, s_stops);
+        var hot = greedy with { Temperature = 5, Seed = 7 };
+
+        int[] first = await session.GenerateAsync(prompt, greedy, CancellationToken.None).ToArrayAsync();
+        int[] sampled = await session.GenerateAsync(prompt, hot, CancellationToken.None).ToArrayAsync();
+        int[] again = await session.GenerateAsync(prompt, hot, CancellationToken.None).ToArrayAsync();
+        int[] greedyAgain = await session.GenerateAsync(prompt, greedy, CancellationToken.None).ToArrayAsync();
+
+        Assert.Equal(sampled, again);
+        Assert.NotEqual(first, sampled);
+        Assert.Equal(first, greedyAgain);
+    }
+
     private static LlamaInferenceEngine Start(string model, int parallel) => LlamaInferenceEngine.Start(
         new LlamaEngineOptions
         {

@@ -276,7 +276,7 @@ internal sealed partial class BatchDecodeLoop : IDisposable
                 continue;
             }
 
-            job.Number = sequence.Start(job.Prompt, job.MaxTokens, job.StopTokens);
+            job.Number = sequence.Start(job.Prompt, job.MaxTokens, job.StopTokens, job.Sampling);
             if (job.CancelRequested)
             {
                 sequence.Cancel(job.Number);

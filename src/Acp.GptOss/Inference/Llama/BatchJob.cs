@@ -28,6 +28,9 @@ internal sealed class BatchJob
 
     public ReadOnlyMemory<int> StopTokens { get; private init; }
 
+    /// <summary>How a generation samples; the engine's way when null.</summary>
+    public LlamaSamplingOptions? Sampling { get; private init; }
+
     /// <summary>Where a generation's tokens go; null for a state job.</summary>
     public TokenHandoff? Tokens { get; private init; }
 
@@ -52,8 +55,9 @@ internal sealed class BatchJob
     /// <summary>Completes when the loop is done with it (the model released): a state job's result.</summary>
     public Task<bool> Done => _done.Task;
 
-    public static BatchJob Generate(BatchedConversation owner, ModelSlot.Lease lease, ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens) =>
-        new(owner, lease) { Prompt = prompt, MaxTokens = maxTokens, StopTokens = stopTokens, Tokens = new TokenHandoff(maxTokens) };
+    public static BatchJob Generate(
+        BatchedConversation owner, ModelSlot.Lease lease, ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaSamplingOptions? sampling) =>
+        new(owner, lease) { Prompt = prompt, MaxTokens = maxTokens, StopTokens = stopTokens, Sampling = sampling, Tokens = new TokenHandoff(maxTokens) };
 
     public static BatchJob State(BatchedConversation owner, ModelSlot.Lease lease, Func<LlamaSequence, bool> work, bool ownSequenceOnly) =>
         new(owner, lease) { StateWork = work, OwnSequenceOnly = ownSequenceOnly };

@@ -26,11 +26,12 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
     public void StartPreparing() => _ = PrepareQuietlyAsync();
 
     /// <summary>Streams the completion of <paramref name="prompt"/>: as <see cref="IInferenceSession.GenerateAsync"/>.</summary>
-    public async IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<int> GenerateAsync(
+        ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaCpp.LlamaSamplingOptions? sampling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await _previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
-        var job = BatchJob.Generate(this, lease, prompt, maxTokens, stopTokens);
+        var job = BatchJob.Generate(this, lease, prompt, maxTokens, stopTokens, sampling);
         _previous = job.Done;
         TokenHandoff tokens = job.Tokens!;
         loop.Submit(job);

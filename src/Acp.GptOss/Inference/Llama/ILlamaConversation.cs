@@ -14,7 +14,13 @@ internal interface ILlamaConversation : IDisposable
     void StartPreparing();
 
     /// <summary>As <see cref="IInferenceSession.GenerateAsync"/>.</summary>
-    IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken);
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="maxTokens">The most tokens to sample.</param>
+    /// <param name="stopTokens">The ids that end sampling, included in the stream.</param>
+    /// <param name="sampling">How this generation samples; the engine's settings when null.</param>
+    /// <param name="cancellationToken">Stops the generation at once.</param>
+    IAsyncEnumerable<int> GenerateAsync(
+        ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaCpp.LlamaSamplingOptions? sampling, CancellationToken cancellationToken);
 
     /// <summary>As <see cref="IInferenceSession.SaveStateAsync"/>.</summary>
     Task<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken);

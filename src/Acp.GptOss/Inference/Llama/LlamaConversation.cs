@@ -73,8 +73,9 @@ internal sealed partial class LlamaConversation : ILlamaConversation
     }
 
     /// <inheritdoc />
-    public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, CancellationToken cancellationToken) =>
-        GenerateAsync(_ => new LlamaRequest(prompt, stopTokens), maxTokens, cancellationToken);
+    public IAsyncEnumerable<int> GenerateAsync(
+        ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaSamplingOptions? sampling, CancellationToken cancellationToken) =>
+        GenerateAsync(_ => new LlamaRequest(prompt, stopTokens, sampling), maxTokens, cancellationToken);
 
     /// <summary>
     /// Streams the tokens generated for the request that <paramref name="request"/> builds from the loaded model
@@ -261,7 +262,7 @@ internal sealed partial class LlamaConversation : ILlamaConversation
         Exception? error = null;
         try
         {
-            foreach (int token in generator.Generate(request.Prompt, maxTokens, request.StopTokens, run.Token))
+            foreach (int token in generator.Generate(request.Prompt, maxTokens, request.StopTokens, run.Token, request.Sampling))
             {
                 run.Tokens.Write(token);
             }

@@ -119,6 +119,16 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         return tokenizer.CountOrdinary(text);
     }
 
+    // A generation that asks for its own sampling (an API request) gets the engine's settings with its changes.
+    private LlamaCpp.LlamaSamplingOptions? SamplingFor(GenerationOptions options) =>
+        options is { Temperature: null, TopP: null, Seed: null } ? null
+        : _options.Sampling with
+        {
+            Temperature = options.Temperature ?? _options.Sampling.Temperature,
+            TopP = options.TopP ?? _options.Sampling.TopP,
+            Seed = options.Seed ?? _options.Sampling.Seed,
+        };
+
     public ValueTask DisposeAsync()
     {
         _batches?.Dispose();
@@ -133,7 +143,7 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         public int ContextSize => conversation.ContextSize ?? engine._options.ContextSize;
 
         public IAsyncEnumerable<int> GenerateAsync(ReadOnlyMemory<int> prompt, GenerationOptions options, CancellationToken cancellationToken) =>
-            conversation.GenerateAsync(prompt, options.MaxTokens, options.StopTokens, cancellationToken);
+            conversation.GenerateAsync(prompt, options.MaxTokens, options.StopTokens, engine.SamplingFor(options), cancellationToken);
 
         public ValueTask<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken) =>
             new(conversation.SaveStateAsync(path, history, cancellationToken));
