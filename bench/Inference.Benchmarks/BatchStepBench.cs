@@ -10,7 +10,8 @@ namespace Inference.Benchmarks;
 /// Where the batched streams' time goes: <see cref="LlamaBatchDecoder.Step"/> alone, on this thread, with no engine
 /// around it, timed while 1, 2, 4, ... sequences are all generating. How a step's time grows with its sequences is
 /// what batching can win at most: were the weights' reading the whole cost, a step of four would take as long as a
-/// step of one.
+/// step of one. Beside each, the model without its output head: a step of one sequence reading as many prompt tokens,
+/// which asks for no logits.
 /// </summary>
 internal static class BatchStepBench
 {
@@ -40,8 +41,40 @@ internal static class BatchStepBench
             }
         }
 
-        var steps = settings.Streams.Select(count => new BatchStep(count, Stats.Median(times[count]), count * 1000 / Stats.Median(times[count]), times[count].Count)).ToList();
+        var steps = new List<BatchStep>();
+        foreach (int count in settings.Streams)
+        {
+            double step = Stats.Median(times[count]);
+            steps.Add(new BatchStep(count, step, count * 1000 / step, times[count].Count, TimeBody(llama, settings, sampling, encoding, stops, count)));
+        }
+
         return steps;
+    }
+
+    // The model without its output head: steps of one sequence reading count prompt tokens each (a decoder whose
+    // batch is that size), which ask for no logits.
+    private static double TimeBody(LlamaModel llama, BenchSettings settings, LlamaSamplingOptions sampling, HarmonyEncoding encoding, int[] stops, int count)
+    {
+        int[] prompt = encoding.RenderForCompletion(BenchModel.Conversation(BenchModel.LongQuestion(200)));
+        using var decoder = new LlamaBatchDecoder(llama, new LlamaContextOptions { ContextSize = 1024, Threads = settings.Threads, BatchSize = count }, 1);
+        LlamaSequence sequence = decoder.Sequence(0, sampling);
+        var times = new List<double>();
+        for (int cycle = 0; cycle < Cycles; cycle++)
+        {
+            sequence.Reset();
+            sequence.Start(prompt, 1, stops);
+            for (int step = 0; step < WarmSteps + TimedSteps; step++)
+            {
+                long started = Stopwatch.GetTimestamp();
+                decoder.Step();
+                if (step >= WarmSteps)
+                {
+                    times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+            }
+        }
+
+        return Stats.Median(times);
     }
 
     // Starts the first count sequences on their prompts (the cache keeps what an earlier cycle read of them), steps

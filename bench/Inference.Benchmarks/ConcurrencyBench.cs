@@ -311,7 +311,7 @@ internal static class ConcurrencyBench
 
             if (round == settings.ConcurrencyRounds)
             {
-                runs.Add(new ConcurrencyRun($"node-llama-cpp 3.22.1, {streams} sequences of one context", streams, rounds, LoadAverage()));
+                runs.Add(new ConcurrencyRun($"node-llama-cpp 3.22.1, {streams} sequence{(streams == 1 ? "" : "s")} of one context", streams, rounds, LoadAverage()));
                 rounds = [];
             }
         }

@@ -76,7 +76,8 @@ internal sealed record ConcurrentCancelResult(
 /// <param name="StepMs">The median step.</param>
 /// <param name="TokensPerSecond">Their tokens per second together at that step time.</param>
 /// <param name="Steps">Steps timed.</param>
-internal sealed record BatchStep(int Sequences, double StepMs, double TokensPerSecond, int Steps);
+/// <param name="BodyMs">A step of one sequence reading as many prompt tokens, no logits asked: the model without its output head.</param>
+internal sealed record BatchStep(int Sequences, double StepMs, double TokensPerSecond, int Steps, double BodyMs);
 
 /// <summary>The whole concurrency measurement.</summary>
 /// <param name="Tokens">Tokens each stream generates.</param>

@@ -146,6 +146,8 @@ internal sealed class Report : IDisposable
             BatchStep one = result.Steps[0];
             Line("batch decoder's step alone, every sequence generating: " + string.Join(", ", result.Steps.Select(s =>
                 $"{s.Sequences} in {F(s.StepMs, "0.0")} ms ({F(s.TokensPerSecond, "0")} tok/s, {F(s.StepMs / one.StepMs, "0.00")}x the step of {one.Sequences})")));
+            Line("of which the model without its output head (as many prompt tokens of one sequence, no logits): " + string.Join(", ", result.Steps.Select(s =>
+                $"{F(s.BodyMs, "0.0")} ms for {s.Sequences}")));
         }
 
         if (result.Cancel is { } cancel)
