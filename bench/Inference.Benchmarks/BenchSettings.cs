@@ -49,6 +49,24 @@ internal sealed record BenchSettings
     /// <summary>The words of the resumed conversation's question: about 4,000 tokens rendered.</summary>
     public int ResumeWords { get; init; } = 1660;
 
+    /// <summary>Run only the concurrency measurement (many streams at once on one model).</summary>
+    public bool ConcurrencyOnly { get; init; }
+
+    /// <summary>Leave the concurrency measurement out of the full run.</summary>
+    public bool SkipConcurrency { get; init; }
+
+    /// <summary>The numbers of streams decoded at once, each measured in its turn.</summary>
+    public IReadOnlyList<int> Streams { get; init; } = [1, 2, 4, 8];
+
+    /// <summary>The tokens each concurrent stream generates.</summary>
+    public int ConcurrencyTokens { get; init; } = 128;
+
+    /// <summary>Measured rounds of each number of streams, after a short warm-up round.</summary>
+    public int ConcurrencyRounds { get; init; } = 3;
+
+    /// <summary>Cancels of one stream among four batched ones.</summary>
+    public int ConcurrentCancelTrials { get; init; } = 30;
+
     public static string RepositoryRoot { get; } = typeof(BenchSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
@@ -88,6 +106,17 @@ internal sealed record BenchSettings
                     settings = settings with { SkipCancel = true };
                     i--;
                     continue;
+                case "--concurrency-only":
+                    settings = settings with { ConcurrencyOnly = true };
+                    i--;
+                    continue;
+                case "--skip-concurrency":
+                    settings = settings with { SkipConcurrency = true };
+                    i--;
+                    continue;
+                case "--streams":
+                    settings = settings with { Streams = ParseStreams(i + 1 < args.Length ? args[i + 1] : "") };
+                    continue;
             }
 
             if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int value) || value < 1)
@@ -103,8 +132,13 @@ internal sealed record BenchSettings
                 "--threads" => settings with { Threads = value },
                 "--resume-trials" => settings with { ResumeTrials = value },
                 "--agent-resume-trials" => settings with { AgentResumeTrials = value },
+                "--concurrency-tokens" => settings with { ConcurrencyTokens = value },
+                "--concurrency-rounds" => settings with { ConcurrencyRounds = value },
+                "--concurrent-cancel-trials" => settings with { ConcurrentCancelTrials = value },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --agent-resume-trials, --prompt-at-once, --skip-node, --skip-cancel, --resume-only or --agent-resume-only."),
+                    $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --agent-resume-trials, --streams 1,2,4,8, "
+                    + "--concurrency-tokens, --concurrency-rounds, --concurrent-cancel-trials, --prompt-at-once, --skip-node, --skip-cancel, --skip-concurrency, "
+                    + "--resume-only, --agent-resume-only or --concurrency-only."),
             };
         }
 
@@ -114,7 +148,28 @@ internal sealed record BenchSettings
             throw new ArgumentException("--tokens needs at least 32.");
         }
 
+        if (settings.ConcurrencyTokens < 32)
+        {
+            // Cancels under load land between token 8 and the eighth-last.
+            throw new ArgumentException("--concurrency-tokens needs at least 32.");
+        }
+
         return settings;
+    }
+
+    private static int[] ParseStreams(string text)
+    {
+        string[] parts = text.Split(',');
+        var streams = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], CultureInfo.InvariantCulture, out streams[i]) || streams[i] < 1 || streams[i] > 64)
+            {
+                throw new ArgumentException($"--streams needs stream counts from 1 to 64, separated by commas (1,2,4,8); got '{text}'.");
+            }
+        }
+
+        return [.. streams.Distinct().Order()];
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

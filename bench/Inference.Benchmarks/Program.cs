@@ -2,7 +2,7 @@ using Inference.Benchmarks;
 
 // One run, one machine, one set of settings: our engine alone, the whole agent over stdio, node-llama-cpp and the
 // raw C loop on the same model file, then cancel latency during decode and mid-prefill, then warm resume (the engine
-// alone, then through the agent).
+// alone, then through the agent), then many streams at once on one model.
 BenchSettings settings = BenchSettings.Parse(args);
 using var report = new Report();
 report.Line($"Inference benchmark: {settings}");
@@ -18,6 +18,14 @@ if (settings.ResumeOnly || settings.AgentResumeOnly)
 if (!settings.SkipNode)
 {
     NodePackages.EnsureInstalled(report);
+}
+
+if (settings.ConcurrencyOnly)
+{
+    BenchModel shared = BenchModel.Ensure(report);
+    report.Line($"model: {shared.Path} ({shared.Description})");
+    report.SaveConcurrency(settings, shared, await ConcurrencyBench.RunAsync(shared, settings, report));
+    return;
 }
 
 BenchModel model = BenchModel.Ensure(report);
@@ -39,4 +47,5 @@ CancelResult[] cancels = settings.SkipCancel ? [] :
 report.Cancels(cancels);
 ResumeResult resume = await ResumeBench.RunAsync(model, settings, report);
 AgentResumeResult resumeThroughAgent = await AgentResumeBench.RunAsync(model, settings, report);
-report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels, resume, resumeThroughAgent);
+ConcurrencyResult? concurrency = settings.SkipConcurrency ? null : await ConcurrencyBench.RunAsync(model, settings, report);
+report.Save(settings, model, node is null ? [engine, agent] : [engine, agent, node], raw, cancels, resume, resumeThroughAgent, concurrency);

@@ -98,9 +98,102 @@ internal sealed class Report : IDisposable
         Line("goal: p99 <= 10 ms; llama.cpp stopping: from the cancel to llama_decode's return with the KV cache trimmed (mid-decode, a cancel may also land between decodes)");
     }
 
+    /// <summary>Many streams at once: aggregate and per-stream decode, first tokens under load, cancel of one among four.</summary>
+    public void Concurrency(BenchSettings settings, ConcurrencyResult result)
+    {
+        Line("");
+        Line($"{"streams at once (" + F(result.Tokens, "0") + " tokens each)",-50} {"streams",7} {"aggregate tok/s",15} {"per stream",10} {"first token median / max",24} {"reused",6} {"load",5}");
+        foreach (ConcurrencyRun run in result.Runs)
+        {
+            string reused = run.ReusedTokens is { } r ? F(r, "0") : "-";
+            Line($"{run.Runner,-50} {run.StreamCount,7} {F(run.AggregateTokensPerSecond, "0.0"),15} {F(run.StreamTokensPerSecond, "0.0"),10} "
+                + $"{F(run.FirstMsMedian, "0") + " / " + F(run.FirstMsMax, "0") + " ms",24} {reused,6} {F(run.LoadAverage, "0.0"),5}");
+            int ended = run.ShortStreams(result.Tokens);
+            if (ended > 0)
+            {
+                Line($"  ({ended} streams ended before {result.Tokens} tokens: their figures count fewer)");
+            }
+        }
+
+        foreach (ConcurrencyRun run in result.Runs.Where(r => r.Context is { } c && c.Contains("sequences", StringComparison.Ordinal)))
+        {
+            Line($"  {run.Runner}: {run.Context}");
+        }
+
+        if (result.NodeError is { } error)
+        {
+            Line($"node-llama-cpp: {error}");
+        }
+
+        ConcurrencyRun? single = result.Runs.FirstOrDefault(r => r.StreamCount == 1 && r.Runner.Contains("own context", StringComparison.Ordinal));
+        ConcurrencyRun? four = result.Runs.FirstOrDefault(r => r.StreamCount == 4 && r.Runner.Contains("batched", StringComparison.Ordinal));
+        if (single is not null && four is not null)
+        {
+            Line($"aggregate decode, 4 batched streams / 1 stream: {F(four.AggregateTokensPerSecond / single.AggregateTokensPerSecond, "0.00")}x (goal >= 2x)");
+        }
+
+        foreach (ConcurrencyRun batched in result.Runs.Where(r => r.Runner.StartsWith("engine, batched", StringComparison.Ordinal)))
+        {
+            ConcurrencyRun? racing = result.Runs.FirstOrDefault(r => r.StreamCount == batched.StreamCount && r.Runner.Contains("racing", StringComparison.Ordinal));
+            ConcurrencyRun? node = result.Runs.FirstOrDefault(r => r.StreamCount == batched.StreamCount && r.Runner.StartsWith("node", StringComparison.Ordinal));
+            string vsRacing = racing is null ? "" : $"{F(batched.AggregateTokensPerSecond / racing.AggregateTokensPerSecond, "0.00")}x the racing contexts";
+            string vsNode = node is null ? "" : $"{F(batched.AggregateTokensPerSecond / node.AggregateTokensPerSecond, "0.00")}x node-llama-cpp";
+            Line($"{batched.StreamCount} streams batched: {string.Join(", ", ((string[])[vsRacing, vsNode]).Where(t => t.Length > 0))}");
+        }
+
+        if (result.Steps.Count > 0)
+        {
+            BatchStep one = result.Steps[0];
+            Line("batch decoder's step alone, every sequence generating: " + string.Join(", ", result.Steps.Select(s =>
+                $"{s.Sequences} in {F(s.StepMs, "0.0")} ms ({F(s.TokensPerSecond, "0")} tok/s, {F(s.StepMs / one.StepMs, "0.00")}x the step of {one.Sequences})")));
+            Line("of which the model without its output head (as many prompt tokens of one sequence, no logits): " + string.Join(", ", result.Steps.Select(s =>
+                $"{F(s.BodyMs, "0.0")} ms for {s.Sequences}")));
+        }
+
+        if (result.Cancel is { } cancel)
+        {
+            Line("");
+            Line($"{"cancel of 1 of " + F(cancel.StreamCount, "0") + " batched streams (" + F(cancel.Tokens, "0") + " tokens)",-40} {"p50",9} {"p99",9} {"max",9} {"trials",7} {"loop's stop p50 / p99",24} {"others whole and exact",23}");
+            string missed = cancel.Missed > 0 ? $" ({cancel.Missed} ended without throwing)" : "";
+            Line($"{"until its stream throws",-40} {F(cancel.P50, "0.00") + " ms",9} {F(cancel.P99, "0.00") + " ms",9} {F(cancel.Max, "0.00") + " ms",9} {cancel.LatenciesMs.Count,7} "
+                + $"{F(cancel.LoopStopP50, "0.0") + " / " + F(cancel.LoopStopP99, "0.0") + " ms (" + F(cancel.LoopStopMs.Count, "0") + ")",24} {F(cancel.OthersExact, "0") + " / " + F(cancel.OthersTotal, "0"),23}{missed}");
+            Line($"the others' wait for their next token across the cancel: median {F(Stats.Median(cancel.GapAcrossCancelMs), "0.0")} ms, max "
+                + $"{F(cancel.GapAcrossCancelMs.Count > 0 ? cancel.GapAcrossCancelMs.Max() : double.NaN, "0.0")} ms, against {F(cancel.GapUsualMs, "0.0")} ms between tokens usually");
+            Line("goal: p99 <= 10 ms (with fewer than 100 trials, p99 is the largest); loop's stop: from the cancel to the decode loop's report of the sequence's end");
+        }
+
+        Line(string.Create(CultureInfo.InvariantCulture, $"load average (1 min): {result.LoadAverageBefore:0.00} at the start, {string.Join(", ", result.Runs.Select(r => F(r.LoadAverage, "0.0")))} after each row"));
+    }
+
+    /// <summary>A run of the concurrency measurement alone: artifacts/bench/concurrency.json.</summary>
+    public void SaveConcurrency(BenchSettings settings, BenchModel model, ConcurrencyResult concurrency)
+    {
+        string path = Path.Combine(BenchSettings.OutputDirectory, "concurrency.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new { settings, model, concurrency = Summary(concurrency) }, s_json));
+        Line($"saved {path}");
+    }
+
+    // The figures as printed, beside every round's streams.
+    private static object Summary(ConcurrencyResult c) => new
+    {
+        c.Tokens,
+        c.LoadAverageBefore,
+        c.NodeError,
+        c.Steps,
+        runs = c.Runs.Select(r => new
+        {
+            r.Runner, r.StreamCount, r.AggregateTokensPerSecond, r.StreamTokensPerSecond, r.FirstMsMedian, r.FirstMsMax, r.ReusedTokens, r.Context, r.LoadAverage,
+            rounds = r.Rounds.Select(round => new { round.AggregateTokensPerSecond, round.Streams }),
+        }),
+        cancel = c.Cancel is not { } x ? null : new
+        {
+            x.StreamCount, x.Tokens, x.P50, x.P99, x.Max, x.Missed, x.LoopStopP50, x.LoopStopP99, x.OthersExact, x.OthersTotal, x.GapUsualMs, x.LatenciesMs, x.LoopStopMs, x.GapAcrossCancelMs,
+        },
+    };
+
     public void Save(
         BenchSettings settings, BenchModel model, IReadOnlyList<DecodeResult> decodes, RawLoopResult raw, IReadOnlyList<CancelResult> cancels,
-        ResumeResult? resume = null, AgentResumeResult? agentResume = null)
+        ResumeResult? resume = null, AgentResumeResult? agentResume = null, ConcurrencyResult? concurrency = null)
     {
         string path = Path.Combine(BenchSettings.OutputDirectory, "inference.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -112,6 +205,7 @@ internal sealed class Report : IDisposable
             cancel = cancels.Select(c => new { c.Kind, c.P50, c.P99, c.Max, c.Missed, c.LatenciesMs, c.NativeStopMs }),
             resume,
             agentResume,
+            concurrency = concurrency is null ? null : Summary(concurrency),
         }, s_json));
         Line($"saved {path}");
     }
