@@ -208,12 +208,18 @@ internal sealed partial class BatchDecodeLoop : IDisposable
                 Admit(decoder, stateJobs);
             }
 
-            foreach ((int slot, BatchJob job) in stateJobs)
+            if (stateJobs.Count > 0)
             {
-                RunState(slot, job);
+                foreach ((int slot, BatchJob job) in stateJobs)
+                {
+                    RunState(slot, job);
+                }
+
+                // Their sequences are free again: jobs that waited for one are admitted before the step.
+                stateJobs.Clear();
+                continue;
             }
 
-            stateJobs.Clear();
             bool stepped;
             try
             {

@@ -29,7 +29,9 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
     public async IAsyncEnumerable<int> GenerateAsync(
         ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaCpp.LlamaSamplingOptions? sampling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // Waited cancellably: the job before may be a restore still queued for a sequence.
+        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
         (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
         var job = BatchJob.Generate(this, lease, prompt, maxTokens, stopTokens, sampling);
         _previous = job.Done;
