@@ -48,7 +48,16 @@ public sealed class BatchedEngineTests
     [ModelFact]
     public async Task A_cancelled_session_stops_at_once_and_the_others_answer_as_if_it_had_not_been_there()
     {
-        await using LlamaInferenceEngine engine = Start(TestModels.Chain(Endless), parallel: 3);
+        var telemetry = new Telemetry(NullLogger.Instance);
+        var generations = new System.Collections.Concurrent.ConcurrentQueue<InferenceEvent>();
+        telemetry.Subscribe(e =>
+        {
+            if (e is InferenceEvent generation)
+            {
+                generations.Enqueue(generation);
+            }
+        });
+        await using LlamaInferenceEngine engine = Start(TestModels.Chain(Endless), parallel: 3, telemetry);
         await using IInferenceSession first = await engine.CreateSessionAsync("a", CancellationToken.None);
         await using IInferenceSession second = await engine.CreateSessionAsync("b", CancellationToken.None);
         await using IInferenceSession third = await engine.CreateSessionAsync("c", CancellationToken.None);
@@ -81,6 +90,12 @@ public sealed class BatchedEngineTests
 
         // The cancelled session answers its next prompt whole.
         int[] again = await second.GenerateAsync(prompt, options, CancellationToken.None).ToArrayAsync();
+
+        // Its cancelled generation was reported (before the next could start), with the time from the cancel to the
+        // loop's stop.
+        InferenceEvent stoppedEvent = generations.First(g => g.SessionId == "b");
+        Assert.Equal("cancelled", stoppedEvent.Outcome);
+        Assert.NotNull(stoppedEvent.AbortStopMs);
         Assert.Equal(expected, again);
     }
 
@@ -105,11 +120,11 @@ public sealed class BatchedEngineTests
         Assert.Equal(first, greedyAgain);
     }
 
-    private static LlamaInferenceEngine Start(string model, int parallel) => LlamaInferenceEngine.Start(
+    private static LlamaInferenceEngine Start(string model, int parallel, Telemetry? telemetry = null) => LlamaInferenceEngine.Start(
         new LlamaEngineOptions
         {
             ModelPath = model, ContextSize = 1024, Threads = 2, Parallel = parallel, Sampling = new LlamaCpp.LlamaSamplingOptions { Temperature = 0 },
         },
-        new Telemetry(NullLogger.Instance),
+        telemetry ?? new Telemetry(NullLogger.Instance),
         NullLoggerFactory.Instance);
 }

@@ -110,7 +110,11 @@ internal sealed partial class BatchDecodeLoop : IDisposable
                 return;
             }
 
-            job.CancelRequested = true;
+            if (job.CancelRequestedAt == 0)
+            {
+                job.CancelRequestedAt = Stopwatch.GetTimestamp();
+            }
+
             if (job.Sequence is { } sequence)
             {
                 sequence.Cancel(job.Number);
@@ -428,7 +432,8 @@ internal sealed partial class BatchDecodeLoop : IDisposable
                 _slot.Role, job.Owner.SessionId, outcome, job.Prompt.Length, statistics.ReusedTokens, statistics.PrefilledTokens, statistics.PrefillTime.TotalMilliseconds,
                 statistics.GeneratedTokens > 0 ? statistics.TimeToFirstToken.TotalMilliseconds : null, statistics.GeneratedTokens,
                 statistics.GeneratedTokens > 1 && decoding > TimeSpan.Zero ? (statistics.GeneratedTokens - 1) / decoding.TotalSeconds : null,
-                GenerationMs: total));
+                GenerationMs: total,
+                AbortStopMs: error is OperationCanceledException && job.CancelRequestedAt != 0 ? Stopwatch.GetElapsedTime(job.CancelRequestedAt).TotalMilliseconds : null));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

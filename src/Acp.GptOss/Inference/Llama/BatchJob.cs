@@ -47,7 +47,10 @@ internal sealed class BatchJob
     public long Number { get; set; }
 
     /// <summary>Set by a cancel that came before the job was admitted, or after.</summary>
-    public bool CancelRequested { get; set; }
+    public bool CancelRequested => CancelRequestedAt != 0;
+
+    /// <summary>When the first cancel came (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), or 0.</summary>
+    public long CancelRequestedAt { get; set; }
 
     /// <summary>When it was submitted, for the queue's order and its telemetry.</summary>
     public long SubmittedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
