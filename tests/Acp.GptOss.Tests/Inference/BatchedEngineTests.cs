@@ -48,16 +48,8 @@ public sealed class BatchedEngineTests
     [ModelFact]
     public async Task A_cancelled_session_stops_at_once_and_the_others_answer_as_if_it_had_not_been_there()
     {
-        var telemetry = new Telemetry(NullLogger.Instance);
-        var generations = new System.Collections.Concurrent.ConcurrentQueue<InferenceEvent>();
-        telemetry.Subscribe(e =>
-        {
-            if (e is InferenceEvent generation)
-            {
-                generations.Enqueue(generation);
-            }
-        });
-        await using LlamaInferenceEngine engine = Start(TestModels.Chain(Endless), parallel: 3, telemetry);
+        var recorded = new RecordedTelemetry<InferenceEvent>();
+        await using LlamaInferenceEngine engine = Start(TestModels.Chain(Endless), parallel: 3, recorded.Telemetry);
         await using IInferenceSession first = await engine.CreateSessionAsync("a", CancellationToken.None);
         await using IInferenceSession second = await engine.CreateSessionAsync("b", CancellationToken.None);
         await using IInferenceSession third = await engine.CreateSessionAsync("c", CancellationToken.None);
@@ -93,7 +85,7 @@ public sealed class BatchedEngineTests
 
         // Its cancelled generation was reported (before the next could start), with the time from the cancel to the
         // loop's stop.
-        InferenceEvent stoppedEvent = generations.First(g => g.SessionId == "b");
+        InferenceEvent stoppedEvent = recorded.Events.First(g => g.SessionId == "b");
         Assert.Equal("cancelled", stoppedEvent.Outcome);
         Assert.NotNull(stoppedEvent.AbortStopMs);
         Assert.Equal(expected, again);

@@ -48,21 +48,10 @@ public sealed class GpuLayersTests
 
     private static async Task<(int[] Answer, int LoadedGpuLayers, string WeightsEvent)> AnswerAsync(string path, int gpuLayers)
     {
-        var telemetry = new Telemetry(NullLogger.Instance);
-        var loadEvents = new List<LoadStageEvent>();
-        telemetry.Subscribe(e =>
-        {
-            if (e is LoadStageEvent load)
-            {
-                lock (loadEvents)
-                {
-                    loadEvents.Add(load);
-                }
-            }
-        });
+        var recorded = new RecordedTelemetry<LoadStageEvent>();
         await using LlamaInferenceEngine engine = LlamaInferenceEngine.Start(
             new LlamaEngineOptions { ModelPath = path, ContextSize = 2048, Threads = 2, GpuLayers = gpuLayers, Sampling = new LlamaCpp.LlamaSamplingOptions { Temperature = 0 } },
-            telemetry, NullLoggerFactory.Instance);
+            recorded.Telemetry, NullLoggerFactory.Instance);
         await using IInferenceSession session = await engine.CreateSessionAsync("s1", CancellationToken.None);
         var encoding = new Harmony.Rendering.HarmonyEncoding(session.Tokenizer);
         int[] prompt = encoding.RenderForCompletion(new Harmony.Conversations.HarmonyConversation(
@@ -70,9 +59,6 @@ public sealed class GpuLayersTests
 
         int[] answer = await session.GenerateAsync(prompt, new GenerationOptions(32, encoding.SamplingStops.ToArray()), CancellationToken.None).ToArrayAsync();
         LoadedModel loaded = await ((ModelSlot)engine.Models[0]).LoadAsync(CancellationToken.None);
-        lock (loadEvents)
-        {
-            return (answer, loaded.Model.GpuLayers, loadEvents.Single(e => e.Stage == LoadStageEvent.WeightsMapped).Detail ?? "");
-        }
+        return (answer, loaded.Model.GpuLayers, recorded.Events.Single(e => e.Stage == LoadStageEvent.WeightsMapped).Detail ?? "");
     }
 }

@@ -36,8 +36,8 @@ public sealed class SessionStateTests : IDisposable
     [ModelFact]
     public async Task A_restored_session_decodes_only_what_follows_the_saved_tokens_and_answers_the_same()
     {
-        (var telemetry, List<InferenceEvent> events) = Recorded();
-        await using LlamaInferenceEngine engine = Start(telemetry);
+        var recorded = new RecordedTelemetry<InferenceEvent>();
+        await using LlamaInferenceEngine engine = Start(recorded.Telemetry);
         string path = Path.Combine(_directory, "s1.kv");
         int[] first;
         int[] continued;
@@ -61,11 +61,7 @@ public sealed class SessionStateTests : IDisposable
 
         Assert.True(restored);
         Assert.Equal(continued, answer);
-        InferenceEvent generation;
-        lock (events)
-        {
-            generation = events.Single(e => e.SessionId == "s2");
-        }
+        InferenceEvent generation = recorded.Events.Single(e => e.SessionId == "s2");
 
         // The first turn's prompt and answer, but its stop token, which is never decoded.
         Assert.Equal(prompt.Length + first.Length - 1, generation.ReusedTokens);
@@ -92,8 +88,8 @@ public sealed class SessionStateTests : IDisposable
     [ModelFact]
     public async Task An_unload_leaves_nothing_to_save_and_a_state_saved_before_it_restores_after_the_reload()
     {
-        (var telemetry, List<InferenceEvent> events) = Recorded();
-        await using LlamaInferenceEngine engine = Start(telemetry);
+        var recorded = new RecordedTelemetry<InferenceEvent>();
+        await using LlamaInferenceEngine engine = Start(recorded.Telemetry);
         await using IInferenceSession session = await engine.CreateSessionAsync("s1", CancellationToken.None);
         (HarmonyEncoding encoding, GenerationOptions options) = Encoding(session);
         int[] prompt = Render(encoding, HarmonyMessage.User("Hi"));
@@ -112,32 +108,12 @@ public sealed class SessionStateTests : IDisposable
         Assert.False(File.Exists(after));
         Assert.True(restored);
         Assert.NotNull(again);
-        lock (events)
-        {
-            Assert.Equal(prompt.Length + first.Length - 1, events[^1].ReusedTokens);
-        }
+        Assert.Equal(prompt.Length + first.Length - 1, recorded.Events[^1].ReusedTokens);
     }
 
     private static LlamaInferenceEngine Start(Telemetry telemetry) => LlamaInferenceEngine.Start(
         new LlamaEngineOptions { ModelPath = TestModels.Chain(Completion), ContextSize = 2048, Threads = 2, Sampling = new LlamaCpp.LlamaSamplingOptions { Temperature = 0 } },
         telemetry, NullLoggerFactory.Instance);
-
-    private static (Telemetry Telemetry, List<InferenceEvent> Events) Recorded()
-    {
-        var telemetry = new Telemetry(NullLogger.Instance);
-        var events = new List<InferenceEvent>();
-        telemetry.Subscribe(e =>
-        {
-            if (e is InferenceEvent generation)
-            {
-                lock (events)
-                {
-                    events.Add(generation);
-                }
-            }
-        });
-        return (telemetry, events);
-    }
 
     private static (HarmonyEncoding Encoding, GenerationOptions Options) Encoding(IInferenceSession session)
     {

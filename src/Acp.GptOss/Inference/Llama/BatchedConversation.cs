@@ -29,14 +29,11 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
     public async IAsyncEnumerable<int> GenerateAsync(
         ReadOnlyMemory<int> prompt, int maxTokens, ReadOnlyMemory<int> stopTokens, LlamaCpp.LlamaSamplingOptions? sampling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Waited cancellably: the job before may be a restore still queued for a sequence.
-        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
+        await WaitForPreviousAsync(cancellationToken).ConfigureAwait(false);
         (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
         var job = BatchJob.Generate(this, lease, prompt, maxTokens, stopTokens, sampling);
-        _previous = job.Done;
+        Submit(loop, job);
         TokenHandoff tokens = job.Tokens!;
-        loop.Submit(job);
         using CancellationTokenRegistration abandon = cancellationToken.UnsafeRegister(
             static state =>
             {
@@ -65,14 +62,15 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
     /// <summary>Saves the conversation's sequence state, cut to <paramref name="history"/>; false when it has none now.</summary>
     public async Task<bool> SaveStateAsync(string path, ReadOnlyMemory<int> history, CancellationToken cancellationToken)
     {
-        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
+        await WaitForPreviousAsync(cancellationToken).ConfigureAwait(false);
         if (slot.TryAcquire() is not { } lease)
         {
             return false;
         }
 
-        if (pool.Current is not { } loop || loop.Generation != lease.Loaded.Generation || SequenceSlot is null)
+        // Neither the model nor the shared context is made for a save; whether the conversation still has a
+        // sequence to save is the loop's to say (a job that may only run on its own).
+        if (pool.Current is not { } loop || loop.Generation != lease.Loaded.Generation)
         {
             lease.Dispose();
             return false;
@@ -80,16 +78,14 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
 
         var job = BatchJob.State(
             this, lease, sequence => SavedState.Save(path, SessionId, logger, () => sequence.SaveState(path, history.Span), () => sequence.CachedTokenCount), ownSequenceOnly: true);
-        _previous = job.Done;
-        loop.Submit(job);
+        Submit(loop, job);
         return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Restores a saved state onto a sequence for this conversation (loading the model if needed).</summary>
     public async Task<bool> TryRestoreStateAsync(string path, CancellationToken cancellationToken)
     {
-        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
+        await WaitForPreviousAsync(cancellationToken).ConfigureAwait(false);
         if (!File.Exists(path))
         {
             return false;
@@ -98,12 +94,25 @@ internal sealed partial class BatchedConversation(ModelSlot slot, BatchPool pool
         (BatchDecodeLoop loop, ModelSlot.Lease lease) = await AcquireAsync(cancellationToken).ConfigureAwait(false);
         var job = BatchJob.State(
             this, lease, sequence => SavedState.Restore(path, SessionId, slot, logger, sequence.TryRestoreState, () => sequence.CachedTokenCount), ownSequenceOnly: false);
-        _previous = job.Done;
-        loop.Submit(job);
+        Submit(loop, job);
         return await job.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => pool.Current?.Release(this);
+
+    // Cancellably: the job before may be a restore still queued for a sequence.
+    private async Task WaitForPreviousAsync(CancellationToken cancellationToken)
+    {
+        await _previous.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    // One job at a time: the next waits for this one.
+    private void Submit(BatchDecodeLoop loop, BatchJob job)
+    {
+        _previous = job.Done;
+        loop.Submit(job);
+    }
 
     private async Task<(BatchDecodeLoop Loop, ModelSlot.Lease Lease)> AcquireAsync(CancellationToken cancellationToken)
     {
