@@ -125,7 +125,8 @@ public sealed unsafe class LlamaSequence : IDisposable
     /// </summary>
     public void Cancel(long job)
     {
-        if (Volatile.Read(ref _job) != job)
+        // A job that is over (its reader's cancel came after its end) must not abort the others' next step.
+        if (Volatile.Read(ref _job) != job || Ended != LlamaSequenceEnd.Running)
         {
             return;
         }
