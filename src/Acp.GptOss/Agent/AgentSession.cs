@@ -334,12 +334,11 @@ internal sealed partial class AgentSession : IAsyncDisposable
         return route;
     }
 
-    // What the next prompt begins with is rendered before the first await, while the history is this turn's. Not
-    // cancelled by the session closing: a close right after the answer (an agent told to exit) waits for the write,
-    // which the next process restores.
+    // What the next prompt begins with is rendered before the first await, while the history is this turn's. A close
+    // right after the answer (an agent told to exit) waits for the write.
     private static async Task SaveStateAsync(GptOssTurn turn, StoredSession stored)
     {
-        if (await turn.SaveStateAsync(stored.StatePath, CancellationToken.None).ConfigureAwait(false))
+        if (await turn.SaveStateAsync(stored.StatePath).ConfigureAwait(false))
         {
             stored.StateSaved();
         }

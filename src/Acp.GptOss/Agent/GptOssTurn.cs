@@ -105,10 +105,11 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
     /// <summary>
     /// Saves the engine's state of the conversation, once the turn has ended, for a later process that reopens the
     /// session (docs/acp.md §4.4): what the next prompt will begin with is rendered now, the write runs after. A
-    /// failure is logged, not thrown: the state only saves a later prefill.
+    /// failure is logged, not thrown: the state only saves a later prefill. Not cancellable: a session that closes
+    /// waits for the write, which the next process restores.
     /// </summary>
     /// <returns>True when a state was written.</returns>
-    public Task<bool> SaveStateAsync(string path, CancellationToken cancellationToken)
+    public Task<bool> SaveStateAsync(string path)
     {
         if (_ran is not { } ran)
         {
@@ -122,15 +123,11 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
         {
             try
             {
-                return await inference.SaveStateAsync(path, tokens, cancellationToken).ConfigureAwait(false);
+                return await inference.SaveStateAsync(path, tokens, CancellationToken.None).ConfigureAwait(false);
             }
             catch (InferenceException e)
             {
                 LogStateNotSaved(logger, session.Id, e.Message);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The session closed first.
             }
 
             return false;
