@@ -277,22 +277,10 @@ internal static class ConcurrencyBench
             .Select(round => Enumerable.Range(0, widest).Select(stream => encoding.RenderForCompletionText(Conversation(round, stream))).ToArray())];
         string promptFile = Path.Combine(BenchSettings.OutputDirectory, "node-concurrency-prompts.json");
         await File.WriteAllTextAsync(promptFile, JsonSerializer.Serialize(prompts));
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = BenchSettings.NodeDirectory,
-        };
-        foreach (string argument in (string[])[
+        using Process node = NodePackages.StartScript(
             "node-llama-cpp-concurrency.mjs", model.Path, promptFile,
             "--threads", Text(settings.Threads), "--tokens", Text(settings.ConcurrencyTokens), "--warm-up-tokens", Text(WarmUpTokens),
-            "--context", Text(settings.ContextSize), "--streams", string.Join(',', settings.Streams)])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process node = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+            "--context", Text(settings.ContextSize), "--streams", string.Join(',', settings.Streams));
         Task<string> errors = node.StandardError.ReadToEndAsync();
         var runs = new List<ConcurrencyRun>();
         var rounds = new List<ConcurrencyRound>();

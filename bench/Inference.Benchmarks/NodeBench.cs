@@ -14,22 +14,10 @@ internal static class NodeBench
         // The same prompt the engine alone decodes, in literal spellings that node-llama-cpp tokenizes as specials.
         string promptFile = Path.Combine(BenchSettings.OutputDirectory, "node-prompt.txt");
         await File.WriteAllTextAsync(promptFile, new HarmonyEncoding(O200kByteTokenizer.Instance).RenderForCompletionText(BenchModel.Conversation(BenchModel.Question)));
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = BenchSettings.NodeDirectory,
-        };
-        foreach (string argument in (string[])[
+        using Process node = NodePackages.StartScript(
             "node-llama-cpp-bench.mjs", model.Path, promptFile,
             "--threads", Text(settings.Threads), "--tokens", Text(settings.Tokens), "--context", Text(settings.ContextSize),
-            "--repetitions", Text(settings.Repetitions + 1)])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process node = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+            "--repetitions", Text(settings.Repetitions + 1));
         Task<string> errors = node.StandardError.ReadToEndAsync();
         string output = await node.StandardOutput.ReadToEndAsync();
         await node.WaitForExitAsync();

@@ -32,4 +32,23 @@ internal static class NodePackages
             throw new InvalidOperationException($"npm install in {directory} failed ({npm.ExitCode}).");
         }
     }
+
+    /// <summary>Starts one of bench/node's scripts, its output and errors redirected for the caller to read.</summary>
+    public static Process StartScript(string script, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = BenchSettings.NodeDirectory,
+        };
+        start.ArgumentList.Add(script);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+    }
 }
