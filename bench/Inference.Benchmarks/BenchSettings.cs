@@ -52,6 +52,9 @@ internal sealed record BenchSettings
     /// <summary>Run only the concurrency measurement (many streams at once on one model).</summary>
     public bool ConcurrencyOnly { get; init; }
 
+    /// <summary>Run only the batch decoder's step alone (where a batched step's time goes), printed, not saved.</summary>
+    public bool StepOnly { get; init; }
+
     /// <summary>Leave the concurrency measurement out of the full run.</summary>
     public bool SkipConcurrency { get; init; }
 
@@ -110,6 +113,10 @@ internal sealed record BenchSettings
                     settings = settings with { ConcurrencyOnly = true };
                     i--;
                     continue;
+                case "--step-only":
+                    settings = settings with { StepOnly = true, SkipNode = true };
+                    i--;
+                    continue;
                 case "--skip-concurrency":
                     settings = settings with { SkipConcurrency = true };
                     i--;
@@ -138,7 +145,7 @@ internal sealed record BenchSettings
                 _ => throw new ArgumentException(
                     $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --agent-resume-trials, --streams 1,2,4,8, "
                     + "--concurrency-tokens, --concurrency-rounds, --concurrent-cancel-trials, --prompt-at-once, --skip-node, --skip-cancel, --skip-concurrency, "
-                    + "--resume-only, --agent-resume-only or --concurrency-only."),
+                    + "--resume-only, --agent-resume-only, --concurrency-only or --step-only."),
             };
         }
 

@@ -20,6 +20,17 @@ if (!settings.SkipNode)
     NodePackages.EnsureInstalled(report);
 }
 
+if (settings.StepOnly)
+{
+    BenchModel stepped = BenchModel.Ensure(report);
+    foreach (BatchStep step in await BatchStepBench.RunAsync(stepped, settings))
+    {
+        report.Line($"{step}");
+    }
+
+    return;
+}
+
 if (settings.ConcurrencyOnly)
 {
     BenchModel shared = BenchModel.Ensure(report);

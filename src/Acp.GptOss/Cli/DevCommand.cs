@@ -40,9 +40,14 @@ internal static class DevCommand
         var expertsUsed = new Option<int>("--experts-used") { DefaultValueFactory = _ => GptOssModelShape.Benchmark.ExpertsUsed };
         var expertLength = new Option<int>("--expert-ffn") { DefaultValueFactory = _ => GptOssModelShape.Benchmark.ExpertFeedForwardLength };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var weights = new Option<GptOssWeightTypes>("--weights")
+        {
+            Description = "With --random: the weights' tensor types, Released (Q8_0 and MXFP4, as OpenAI's GGUFs) or F16.",
+            DefaultValueFactory = _ => GptOssModelShape.Benchmark.Weights,
+        };
 
         var makeModel = new Command("make-model", "Write a tiny gpt-oss GGUF with the real o200k_harmony vocabulary: a chain model, a random one, or the vocabulary alone.");
-        foreach (Option option in new Option[] { vocabulary, output, chain, chatTemplate, random, layers, embedding, heads, kvHeads, experts, expertsUsed, expertLength, seed })
+        foreach (Option option in new Option[] { vocabulary, output, chain, chatTemplate, random, layers, embedding, heads, kvHeads, experts, expertsUsed, expertLength, seed, weights })
         {
             makeModel.Options.Add(option);
         }
@@ -58,6 +63,7 @@ internal static class DevCommand
                     Layers = result.GetValue(layers), EmbeddingLength = result.GetValue(embedding), Heads = result.GetValue(heads),
                     KeyValueHeads = result.GetValue(kvHeads), HeadDimension = 64, Experts = result.GetValue(experts),
                     ExpertsUsed = result.GetValue(expertsUsed), ExpertFeedForwardLength = result.GetValue(expertLength),
+                    Weights = result.GetValue(weights),
                 };
                 string? template = result.GetValue(chatTemplate);
                 if (result.GetValue(chain) is { } completion)

@@ -26,11 +26,32 @@ internal sealed record GptOssModelShape
 
     public int ContextLength { get; init; } = 8192;
 
-    /// <summary>The shape the benchmarks use: 4 layers, n_embd 512, 8 heads, 2 KV heads, 8 experts, top-2.</summary>
+    /// <summary>The tensor types of the weights.</summary>
+    public GptOssWeightTypes Weights { get; init; } = GptOssWeightTypes.F16;
+
+    /// <summary>
+    /// The shape the benchmarks use: 4 layers, n_embd 512, 8 heads, 2 KV heads, 8 experts, top-2, with the released
+    /// models' tensor types.
+    /// </summary>
     public static GptOssModelShape Benchmark { get; } = new()
     {
         Layers = 4, EmbeddingLength = 512, Heads = 8, KeyValueHeads = 2, HeadDimension = 64, Experts = 8, ExpertsUsed = 2, ExpertFeedForwardLength = 512,
+        Weights = GptOssWeightTypes.Released,
     };
+}
+
+/// <summary>The tensor types a generated model's weights are written in; norms, biases, sinks and the router are F32 in both.</summary>
+internal enum GptOssWeightTypes
+{
+    /// <summary>Every weight matrix in F16: exact for the small values of chain models.</summary>
+    F16,
+
+    /// <summary>
+    /// As OpenAI's gpt-oss GGUFs are released (ggml-org's gpt-oss-20b: 98 Q8_0 tensors, 72 MXFP4, the rest F32):
+    /// embeddings, output head and attention in Q8_0, experts in MXFP4. What a model costs to run depends on these
+    /// types as much as on its shape: an F16 head, say, is bound by arithmetic on a CPU, a Q8_0 one by memory.
+    /// </summary>
+    Released,
 }
 
 /// <summary>
@@ -48,7 +69,7 @@ internal static class GptOssModelGenerator
     public const string Architecture = "gpt-oss";
 
     /// <summary>Changes whenever the files written change, so that caches of generated models know to regenerate.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The logit a chain token's successor gets, in units of the normalized embedding.</summary>
     private const float ChainWeight = 16f;
@@ -120,26 +141,27 @@ internal static class GptOssModelGenerator
             writer.Add("tokenizer.chat_template", chatTemplate);
         }
 
-        writer.AddTensor("token_embd.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, random, (row, values) =>
+        int matrixType = MatrixType(shape);
+        AddMatrix(writer, "token_embd.weight", [embedding, vocabularySize], matrixType, random, (row, values) =>
         {
             if (dimensions.TryGetValue((int)row, out int dimension))
             {
                 Array.Clear(values);
-                values[dimension] = (Half)1f;
+                values[dimension] = 1f;
             }
-        }));
+        });
         AddNorm(writer, "output_norm.weight", embedding);
         var incoming = successors.GroupBy(p => p.Value).ToDictionary(g => g.Key, g => g.Select(p => dimensions[p.Key]).ToArray());
-        writer.AddTensor("output.weight", [embedding, vocabularySize], GgmlType.F16, stream => WriteHalfRows(stream, vocabularySize, embedding, random, (row, values) =>
+        AddMatrix(writer, "output.weight", [embedding, vocabularySize], matrixType, random, (row, values) =>
         {
             if (incoming.TryGetValue((int)row, out int[]? fromDimensions))
             {
                 foreach (int dimension in fromDimensions)
                 {
-                    values[dimension] = (Half)ChainWeight;
+                    values[dimension] = ChainWeight;
                 }
             }
-        }));
+        });
         AddLayers(writer, shape, random);
         writer.Write(path);
     }
@@ -150,9 +172,9 @@ internal static class GptOssModelGenerator
         var random = new Random(seed);
         long vocabularySize = vocabulary.Tokens.Length;
         GgufWriter writer = Header(vocabulary, shape, "acp-gptoss random model");
-        writer.AddTensor("token_embd.weight", [shape.EmbeddingLength, vocabularySize], GgmlType.F16, stream => WriteRandomHalves(stream, vocabularySize * shape.EmbeddingLength, random));
+        AddMatrix(writer, "token_embd.weight", [shape.EmbeddingLength, vocabularySize], MatrixType(shape), random);
         AddNorm(writer, "output_norm.weight", shape.EmbeddingLength);
-        writer.AddTensor("output.weight", [shape.EmbeddingLength, vocabularySize], GgmlType.F16, stream => WriteRandomHalves(stream, vocabularySize * shape.EmbeddingLength, random));
+        AddMatrix(writer, "output.weight", [shape.EmbeddingLength, vocabularySize], MatrixType(shape), random);
         AddLayers(writer, shape, random);
         writer.Write(path);
     }
@@ -195,24 +217,26 @@ internal static class GptOssModelGenerator
         int kv = shape.KeyValueHeads * shape.HeadDimension;
         int ff = shape.ExpertFeedForwardLength;
         int experts = shape.Experts;
+        int matrix = MatrixType(shape);
+        int expert = shape.Weights == GptOssWeightTypes.Released ? GgmlType.MXFP4 : GgmlType.F16;
         for (int layer = 0; layer < shape.Layers; layer++)
         {
             string b = $"blk.{layer}.";
             AddNorm(writer, b + "attn_norm.weight", e);
             AddNorm(writer, b + "post_attention_norm.weight", e);
-            AddHalves(writer, b + "attn_q.weight", [e, q], random);
-            AddHalves(writer, b + "attn_k.weight", [e, kv], random);
-            AddHalves(writer, b + "attn_v.weight", [e, kv], random);
-            AddHalves(writer, b + "attn_output.weight", [q, e], random);
+            AddMatrix(writer, b + "attn_q.weight", [e, q], matrix, random);
+            AddMatrix(writer, b + "attn_k.weight", [e, kv], matrix, random);
+            AddMatrix(writer, b + "attn_v.weight", [e, kv], matrix, random);
+            AddMatrix(writer, b + "attn_output.weight", [q, e], matrix, random);
             AddFloats(writer, b + "attn_output.bias", [e], random);
             AddFloats(writer, b + "attn_sinks.weight", [shape.Heads], random);
             AddFloats(writer, b + "ffn_gate_inp.weight", [e, experts], random);
             AddFloats(writer, b + "ffn_gate_inp.bias", [experts], random);
-            AddHalves(writer, b + "ffn_gate_exps.weight", [e, ff, experts], random);
+            AddMatrix(writer, b + "ffn_gate_exps.weight", [e, ff, experts], expert, random);
             AddFloats(writer, b + "ffn_gate_exps.bias", [ff, experts], random);
-            AddHalves(writer, b + "ffn_up_exps.weight", [e, ff, experts], random);
+            AddMatrix(writer, b + "ffn_up_exps.weight", [e, ff, experts], expert, random);
             AddFloats(writer, b + "ffn_up_exps.bias", [ff, experts], random);
-            AddHalves(writer, b + "ffn_down_exps.weight", [ff, e, experts], random);
+            AddMatrix(writer, b + "ffn_down_exps.weight", [ff, e, experts], expert, random);
             AddFloats(writer, b + "ffn_down_exps.bias", [e, experts], random);
         }
     }
@@ -228,22 +252,6 @@ internal static class GptOssModelGenerator
             }
         });
 
-    private static void AddHalves(GgufWriter writer, string name, long[] shape, Random? random)
-    {
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        writer.AddTensor(name, shape, GgmlType.F16, stream =>
-        {
-            if (random is null)
-            {
-                WriteZeros(stream, count * 2);
-            }
-            else
-            {
-                WriteRandomHalves(stream, count, random);
-            }
-        });
-    }
-
     private static void AddFloats(GgufWriter writer, string name, long[] shape, Random? random)
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);
@@ -258,43 +266,90 @@ internal static class GptOssModelGenerator
         });
     }
 
-    // Rows of zeros, or of small random values, that fill then adjusts.
-    private static void WriteHalfRows(Stream stream, long rows, int length, Random? random, Action<long, Half[]> fill)
+    private static int MatrixType(GptOssModelShape shape) => shape.Weights == GptOssWeightTypes.Released ? GgmlType.Q80 : GgmlType.F16;
+
+    // A weight matrix, row by row: zeros, or small random values, that fill then adjusts. MXFP4 rows are random bits
+    // at one small scale (or zeros): no fill, and no need to quantize noise.
+    private static void AddMatrix(GgufWriter writer, string name, long[] shape, int type, Random? random, Action<long, float[]>? fill = null)
     {
-        var values = new Half[length];
-        var bytes = new byte[length * 2];
-        for (long row = 0; row < rows; row++)
+        int length = (int)shape[0];
+        long rows = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        writer.AddTensor(name, shape, type, stream =>
         {
-            for (int i = 0; i < length; i++)
+            if (random is null && fill is null)
             {
-                values[i] = random is null ? Half.Zero : SmallRandom(random);
+                GgmlType.TryGet(type, out _, out int blockSize, out int blockBytes);
+                WriteZeros(stream, rows * length / blockSize * blockBytes);
+                return;
             }
 
-            fill(row, values);
-            for (int i = 0; i < length; i++)
+            var values = new float[length];
+            byte[] bytes = new byte[type switch { GgmlType.F16 => length * 2, GgmlType.Q80 => length / 32 * 34, _ => length / 32 * 17 }];
+            for (long row = 0; row < rows; row++)
             {
-                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), values[i]);
-            }
+                if (type == GgmlType.MXFP4)
+                {
+                    WriteRandomMxfp4(bytes, random!);
+                    stream.Write(bytes);
+                    continue;
+                }
 
-            stream.Write(bytes);
-        }
+                for (int i = 0; i < length; i++)
+                {
+                    values[i] = random is null ? 0f : SmallRandom(random);
+                }
+
+                fill?.Invoke(row, values);
+                if (type == GgmlType.Q80)
+                {
+                    EncodeQ80(values, bytes);
+                }
+                else
+                {
+                    for (int i = 0; i < length; i++)
+                    {
+                        BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+                    }
+                }
+
+                stream.Write(bytes);
+            }
+        });
     }
 
     // Uniform in ±0.02: small enough that activations stay finite through any number of layers.
-    private static Half SmallRandom(Random random) => (Half)((random.NextSingle() - 0.5f) * 0.04f);
+    private static float SmallRandom(Random random) => (random.NextSingle() - 0.5f) * 0.04f;
 
-    private static void WriteRandomHalves(Stream stream, long count, Random random)
+    // ggml's Q8_0: blocks of 32 values, each an F16 scale (the block's largest magnitude / 127) and 32 signed bytes.
+    private static void EncodeQ80(ReadOnlySpan<float> values, Span<byte> bytes)
     {
-        var bytes = new byte[1 << 16];
-        for (long written = 0; written < count * 2; written += bytes.Length)
+        for (int block = 0; block < values.Length / 32; block++)
         {
-            int chunk = (int)Math.Min(bytes.Length, (count * 2) - written);
-            for (int i = 0; i < chunk; i += 2)
+            ReadOnlySpan<float> x = values.Slice(block * 32, 32);
+            Span<byte> output = bytes.Slice(block * 34, 34);
+            float largest = 0f;
+            foreach (float v in x)
             {
-                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i), SmallRandom(random));
+                largest = MathF.Max(largest, MathF.Abs(v));
             }
 
-            stream.Write(bytes, 0, chunk);
+            float scale = largest / 127f;
+            BinaryPrimitives.WriteHalfLittleEndian(output, (Half)scale);
+            for (int i = 0; i < 32; i++)
+            {
+                output[2 + i] = (byte)(sbyte)(scale == 0f ? 0 : Math.Clamp(MathF.Round(x[i] / scale), -127f, 127f));
+            }
+        }
+    }
+
+    // ggml's MXFP4: blocks of 32 values, each an E8M0 scale byte and 16 bytes of 4-bit E2M1 codes. Scale 119 puts the
+    // largest code (6, stored doubled as 12 times 2^(e-128)) at about 0.023, as small as the other random weights.
+    private static void WriteRandomMxfp4(Span<byte> bytes, Random random)
+    {
+        random.NextBytes(bytes);
+        for (int block = 0; block < bytes.Length; block += 17)
+        {
+            bytes[block] = 119;
         }
     }
 

@@ -12,6 +12,9 @@ public static class GgmlType
     /// <summary>16-bit float.</summary>
     public const int F16 = 1;
 
+    /// <summary>8-bit blocks of 32 with an F16 scale.</summary>
+    public const int Q80 = 8;
+
     /// <summary>bfloat16.</summary>
     public const int BF16 = 30;
 

@@ -33,6 +33,15 @@ internal static class TestModels
     public static string Chain(string completion) => Get($"chain-{Hash(completion)}", path =>
         GptOssModelGenerator.WriteChain(path, s_words.Value, GptOssModelGenerator.ChainTokens(s_vocabulary.Value.Vocabulary, completion)));
 
+    /// <summary>
+    /// A chain model with noise around the chain in the released models' tensor types (Q8_0 and MXFP4), n_embd 64:
+    /// its greedy answer is <paramref name="completion"/> only if those types are written right.
+    /// </summary>
+    public static string ReleasedChain(string completion) => Get($"released-chain-{Hash(completion)}", path =>
+        GptOssModelGenerator.WriteChain(
+            path, s_words.Value, GptOssModelGenerator.ChainTokens(s_vocabulary.Value.Vocabulary, completion),
+            new GptOssModelShape { EmbeddingLength = 64, Experts = 4, ExpertsUsed = 2, Weights = GptOssWeightTypes.Released }, seed: 1));
+
     /// <summary>What a <see cref="Fast"/> model answers unless told otherwise.</summary>
     public const string FastAnswer = "Hi from the fast model";
 
