@@ -50,11 +50,14 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             }
 
             SessionSettings settings = session.Settings;
-            int[] prompt = encoding.RenderForCompletion(Conversation(settings, tools, history.Messages));
+            HarmonyConversation conversation = Conversation(settings, tools, history.Messages);
+            int[] prompt = encoding.RenderForCompletion(conversation);
             if (!fitter.Fits(prompt))
             {
                 ContextFit fit = fitter.Compact(history, messages => Conversation(settings, tools, messages));
                 prompt = fit.Prompt;
+                // Compacting changed the history in place: the prompt is its rendering now.
+                conversation = Conversation(settings, tools, history.Messages);
                 TellCompaction(fit, inference.ContextSize);
                 if (!fit.Fits)
                 {
@@ -64,7 +67,7 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             }
 
             var mapper = new TurnMapper(inference.Tokenizer, settings.ReasoningDisplay, turn);
-            ModelCallResult call = await CallModelAsync(inference, encoding, prompt, mapper, cancellationToken).ConfigureAwait(false);
+            ModelCallResult call = await CallModelAsync(inference, encoding, prompt, conversation, mapper, cancellationToken).ConfigureAwait(false);
             Send(new UsageUpdate(prompt.Length + call.GeneratedTokens, inference.ContextSize));
             history.RecordModelCall(call.Completed);
             if (call.StopReason == HarmonyStopReason.Cancelled)
@@ -193,9 +196,9 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
 
     /// <summary>Samples one completion, sending its updates as they come.</summary>
     private async Task<ModelCallResult> CallModelAsync(
-        IInferenceSession inference, HarmonyEncoding encoding, int[] prompt, TurnMapper mapper, CancellationToken cancellationToken)
+        IInferenceSession inference, HarmonyEncoding encoding, int[] prompt, HarmonyConversation conversation, TurnMapper mapper, CancellationToken cancellationToken)
     {
-        var generation = new GenerationOptions(options.MaxTokens, encoding.SamplingStops.ToArray());
+        var generation = new GenerationOptions(options.MaxTokens, encoding.SamplingStops.ToArray()) { Conversation = conversation };
         ModelCallResult call;
         try
         {

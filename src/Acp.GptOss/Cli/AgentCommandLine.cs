@@ -3,6 +3,7 @@ using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Inference.Llama;
+using Acp.GptOss.Inference.Remote;
 using Acp.GptOss.Inference.Scripted;
 using Acp.GptOss.Models;
 using Acp.GptOss.Routing;
@@ -15,14 +16,41 @@ internal sealed partial class AgentCommandLine
 {
     public Option<string> Engine { get; } = new("--engine")
     {
-        Description = "The inference engine: llama (GPT-OSS in-process, needs --model), script (a scripted model, for tests and demos), "
-            + "none, or auto: llama with --model, script with --script, else none.",
+        Description = "The inference engine: llama (GPT-OSS in-process, needs --model), remote (GPT-OSS on llama-server, vLLM, SGLang or an "
+            + "OpenAI-compatible server, needs --endpoint), script (a scripted model, for tests and demos), none, or auto: remote with --endpoint "
+            + "or a \"remote\" entry in the config file, llama with --model, script with --script, else none.",
         DefaultValueFactory = _ => "auto",
     };
 
     public Option<string?> Model { get; } = new("--model")
     {
         Description = "A GPT-OSS GGUF file, run in-process through llama.cpp.",
+    };
+
+    public Option<string?> Endpoint { get; } = new("--endpoint")
+    {
+        Description = "With --engine remote: the server's URL, such as http://gpu-box:8080/ (docs/remote.md).",
+    };
+
+    public Option<string?> ApiKeyFile { get; } = new("--api-key-file")
+    {
+        Description = "With --engine remote: a file holding the server's API key, sent as a bearer token.",
+    };
+
+    public Option<string?> RemoteModelName { get; } = new("--remote-model")
+    {
+        Description = "With --engine remote: the model to ask the server for; by default the one it serves.",
+    };
+
+    public Option<string?> RemoteKindOption { get; } = new("--remote-kind")
+    {
+        Description = "With --engine remote: llama-server, vllm, sglang or openai (chat messages only); detected from the server when left out.",
+    };
+
+    public Option<double> RemoteStallSeconds { get; } = new("--remote-stall-seconds")
+    {
+        Description = "With --engine remote: a completion that receives nothing from the server for this long fails.",
+        DefaultValueFactory = _ => 60,
     };
 
     public Option<string?> FastModel { get; } = new("--fast-model")
@@ -156,6 +184,11 @@ internal sealed partial class AgentCommandLine
     {
         command.Options.Add(Engine);
         command.Options.Add(Model);
+        command.Options.Add(Endpoint);
+        command.Options.Add(ApiKeyFile);
+        command.Options.Add(RemoteModelName);
+        command.Options.Add(RemoteKindOption);
+        command.Options.Add(RemoteStallSeconds);
         command.Options.Add(FastModel);
         command.Options.Add(IdleUnloadMinutes);
         command.Options.Add(Threads);
@@ -222,10 +255,11 @@ internal sealed partial class AgentCommandLine
     {
         var telemetry = new Telemetry(loggers.CreateLogger("Acp.GptOss.Telemetry"));
         string engine = result.GetValue(Engine)!;
-        ModelLocation models;
+        ModelEnvironment environment = ModelEnvironment.FromProcess();
+        ModelConfig config;
         try
         {
-            models = ModelLocator.Resolve(result.GetValue(Model), result.GetValue(FastModel));
+            config = ModelConfig.Load(environment);
         }
         catch (ModelConfigException e)
         {
@@ -234,15 +268,34 @@ internal sealed partial class AgentCommandLine
         }
 
         string? script = result.GetValue(Script);
-        if (engine == "auto")
+        if (engine == "auto" && script is null && (result.GetValue(Endpoint) is not null || (result.GetValue(Model) is null && config.Remote is not null)))
         {
-            engine = script is not null ? "script" : models.GptOss is not null ? "llama" : "none";
+            engine = "remote";
         }
 
         error = ValidateSampling(result);
         if (error is not null)
         {
             return null;
+        }
+
+        if (engine == "remote")
+        {
+            // A remote engine needs no local GPT-OSS file: none is looked for.
+            string? remoteFast = result.GetValue(FastModel) is { Length: > 0 } fastOption ? Path.GetFullPath(fastOption) : config.FastModel;
+            RemoteEngineOptions? remote = RemoteOptions(result, config.Remote, out error);
+            return remote is null
+                ? null
+                : new AgentEngines(
+                    RemoteInferenceEngine.Start(remote, telemetry, loggers),
+                    remoteFast is null ? null : LlamaChatEngine.Start(LlamaOptions(result, remoteFast), telemetry, loggers),
+                    telemetry);
+        }
+
+        ModelLocation models = ModelLocator.Resolve(result.GetValue(Model), result.GetValue(FastModel), environment, config);
+        if (engine == "auto")
+        {
+            engine = script is not null ? "script" : models.GptOss is not null ? "llama" : "none";
         }
 
         IChatEngine? fast = models.Fast is { } fastPath ? LlamaChatEngine.Start(LlamaOptions(result, fastPath), telemetry, loggers) : null;
@@ -281,6 +334,82 @@ internal sealed partial class AgentCommandLine
                 Seed = result.GetValue(Seed),
             },
             IdleUnload = idle > 0 ? TimeSpan.FromMinutes(idle) : null,
+        };
+    }
+
+    /// <summary>The remote engine's options from the command line, falling back to the config file's <c>remote</c> entry.</summary>
+    internal RemoteEngineOptions? RemoteOptions(ParseResult result, RemoteConfig? config, out string? error)
+    {
+        error = null;
+        string? endpoint = result.GetValue(Endpoint) ?? config?.Endpoint;
+        if (endpoint is null)
+        {
+            error = "--engine remote needs --endpoint URL (the server's address), or a \"remote\" entry in the config file.";
+            return null;
+        }
+
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+        {
+            error = $"--endpoint must be an http:// or https:// URL, not \"{endpoint}\".";
+            return null;
+        }
+
+        RemoteKind? kind = null;
+        if ((result.GetValue(RemoteKindOption) ?? config?.Kind) is { } kindText)
+        {
+            kind = kindText switch
+            {
+                "llama-server" => RemoteKind.LlamaServer,
+                "vllm" => RemoteKind.Vllm,
+                "sglang" => RemoteKind.Sglang,
+                "openai" => RemoteKind.OpenAi,
+                _ => null,
+            };
+            if (kind is null || !RemoteInferenceEngine.Dialects.Any(d => d.Kind == kind))
+            {
+                error = $"--remote-kind takes {string.Join(", ", RemoteInferenceEngine.Dialects.Select(d => RemoteModel.WireName(d.Kind)))}, not \"{kindText}\".";
+                return null;
+            }
+        }
+
+        string? apiKey = null;
+        if ((result.GetValue(ApiKeyFile) is { } keyOption ? Path.GetFullPath(keyOption) : config?.ApiKeyFile) is { } keyFile)
+        {
+            try
+            {
+                apiKey = File.ReadAllText(keyFile).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = $"The API key file {keyFile} cannot be read: {e.Message}";
+                return null;
+            }
+
+            if (apiKey.Length == 0)
+            {
+                error = $"The API key file {keyFile} is empty.";
+                return null;
+            }
+        }
+
+        double stall = result.GetValue(RemoteStallSeconds);
+        if (stall <= 0)
+        {
+            error = "--remote-stall-seconds must be above 0.";
+            return null;
+        }
+
+        return new RemoteEngineOptions
+        {
+            Endpoint = uri,
+            ApiKey = apiKey,
+            Model = result.GetValue(RemoteModelName) ?? config?.Model,
+            Kind = kind,
+            ContextSize = result.GetValue(ContextSize),
+            StallTimeout = TimeSpan.FromSeconds(stall),
+            Temperature = result.GetValue(Temperature),
+            TopP = result.GetValue(TopP),
+            Seed = result.GetValue(Seed),
         };
     }
 
@@ -332,7 +461,7 @@ internal sealed partial class AgentCommandLine
                 }
 
             default:
-                error = $"Unknown engine \"{engine}\": use llama, script, none or auto.";
+                error = $"Unknown engine \"{engine}\": use llama, remote, script, none or auto.";
                 return null;
         }
     }

@@ -27,7 +27,7 @@ internal static class CompletionRunner
     {
         int[] prompt = new HarmonyEncoding(session.Tokenizer).RenderForCompletion(conversation);
         var decoder = new HarmonyCompletionDecoder(session.Tokenizer, conversation.Developer?.Tools ?? [], options.StopSequences);
-        return RunAsync(session, prompt, decoder, options, cancellationToken);
+        return RunAsync(session, prompt, conversation, decoder, options, cancellationToken);
     }
 
     /// <summary>
@@ -41,11 +41,12 @@ internal static class CompletionRunner
     {
         var tokens = new List<int>(promptText.Length / 3);
         HarmonyLiteralText.Tokenize(promptText, session.Tokenizer, tokens);
-        return RunAsync(session, [.. tokens], new RawTextDecoder(session.Tokenizer, options.StopSequences), options, cancellationToken);
+        return RunAsync(session, [.. tokens], null, new RawTextDecoder(session.Tokenizer, options.StopSequences), options, cancellationToken);
     }
 
     private static async IAsyncEnumerable<CompletionEvent> RunAsync(
-        IInferenceSession session, int[] prompt, ICompletionDecoder decoder, CompletionOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IInferenceSession session, int[] prompt, HarmonyConversation? conversation, ICompletionDecoder decoder, CompletionOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         int room = session.ContextSize - prompt.Length;
         if (room < 1 || prompt.Length == 0)
@@ -60,6 +61,7 @@ internal static class CompletionRunner
             Temperature = options.Temperature,
             TopP = options.TopP,
             Seed = options.Seed,
+            Conversation = conversation,
         };
 
         var events = new List<CompletionEvent>();

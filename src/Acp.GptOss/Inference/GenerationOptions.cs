@@ -13,4 +13,10 @@ internal sealed record GenerationOptions(int MaxTokens, ReadOnlyMemory<int> Stop
 
     /// <summary>The sampling seed for this generation, or null for the engine's own setting.</summary>
     public uint? Seed { get; init; }
+
+    /// <summary>
+    /// What the prompt was rendered from, for engines that take messages rather than tokens (a remote server that
+    /// speaks only OpenAI's chat API); null when the caller rendered the prompt from raw text.
+    /// </summary>
+    public Harmony.Conversations.HarmonyConversation? Conversation { get; init; }
 }

@@ -29,6 +29,9 @@ internal sealed record ModelStatus([property: JsonConverter(typeof(ModelRoleJson
     /// <summary>The context size of each session, once known.</summary>
     public int? ContextSize { get; init; }
 
+    /// <summary>The server, for a model that runs on one (<c>--engine remote</c>); its health is <see cref="State"/> and <see cref="Error"/>.</summary>
+    public Remote.RemoteStatus? Remote { get; init; }
+
     /// <summary>What the runtime says the model is, once loaded.</summary>
     public string? Description { get; init; }
 }

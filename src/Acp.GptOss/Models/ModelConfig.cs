@@ -21,15 +21,19 @@ internal sealed class ModelConfigException : Exception
 }
 
 /// <summary>
-/// The models named in <c>config.json</c>: <c>{"model": "/path/gpt-oss.gguf", "fastModel": "/path/small.gguf"}</c>.
-/// Relative paths are relative to the config folder; <c>~/</c> is the home folder. Other keys are left to whoever
-/// reads them.
+/// The models named in <c>config.json</c>: <c>{"model": "/path/gpt-oss.gguf", "fastModel": "/path/small.gguf"}</c>,
+/// and a remote engine: <c>{"remote": {"endpoint": "http://gpu:8000/", "apiKeyFile": "~/.vllm-key", "model": "openai/gpt-oss-120b", "kind": "vllm"}}</c>
+/// (docs/remote.md). Relative paths are relative to the config folder; <c>~/</c> is the home folder. Other keys are
+/// left to whoever reads them.
 /// </summary>
 /// <param name="Model">The GPT-OSS model, as a full path, or null.</param>
 /// <param name="FastModel">The fast model, as a full path, or null.</param>
 internal sealed record ModelConfig(string? Model, string? FastModel)
 {
     public static readonly ModelConfig Empty = new(null, null);
+
+    /// <summary>The remote engine, when the file names one.</summary>
+    public RemoteConfig? Remote { get; init; }
 
     // People write this file by hand: comments and a trailing comma are not worth an error.
     private static readonly JsonDocumentOptions s_options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
@@ -62,11 +66,48 @@ internal sealed record ModelConfig(string? Model, string? FastModel)
                 throw new ModelConfigException($"The config file {file} must hold a JSON object, such as {{\"model\": \"/path/gpt-oss.gguf\"}}.");
             }
 
-            return new ModelConfig(ReadPath(document.RootElement, "model"), ReadPath(document.RootElement, "fastModel"));
+            return new ModelConfig(ReadPath(document.RootElement, "model"), ReadPath(document.RootElement, "fastModel"))
+            {
+                Remote = ReadRemote(document.RootElement),
+            };
         }
         catch (JsonException e)
         {
             throw new ModelConfigException($"The config file {file} is not valid JSON: {e.Message}", e);
+        }
+
+        RemoteConfig? ReadRemote(JsonElement root)
+        {
+            if (!root.TryGetProperty("remote", out JsonElement remote) || remote.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (remote.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelConfigException($"The config file {file}: \"remote\" must be an object such as {{\"endpoint\": \"http://gpu-box:8080/\"}}.");
+            }
+
+            string? endpoint = ReadString(remote, "endpoint");
+            if (endpoint is null)
+            {
+                throw new ModelConfigException($"The config file {file}: \"remote\" needs an \"endpoint\", the server's URL.");
+            }
+
+            string? keyFile = ReadString(remote, "apiKeyFile") is { } key ? Path.GetFullPath(environment.ExpandHome(key), environment.ConfigDirectory) : null;
+            return new RemoteConfig(endpoint, keyFile, ReadString(remote, "model"), ReadString(remote, "kind"));
+        }
+
+        string? ReadString(JsonElement parent, string key)
+        {
+            if (!parent.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            return value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+                ? text
+                : throw new ModelConfigException($"The config file {file}: \"{key}\" must be a non-empty string, not {value.GetRawText()}.");
         }
 
         string? ReadPath(JsonElement root, string key)
@@ -85,3 +126,10 @@ internal sealed record ModelConfig(string? Model, string? FastModel)
         }
     }
 }
+
+/// <summary>The config file's <c>remote</c> object: what <c>--endpoint</c>, <c>--api-key-file</c>, <c>--remote-model</c> and <c>--remote-kind</c> say.</summary>
+/// <param name="Endpoint">The server's URL, as written.</param>
+/// <param name="ApiKeyFile">A file holding the API key, as a full path, or null.</param>
+/// <param name="Model">The model to ask for, or null.</param>
+/// <param name="Kind">The server's kind, as written, or null to detect it.</param>
+internal sealed record RemoteConfig(string Endpoint, string? ApiKeyFile, string? Model, string? Kind);
