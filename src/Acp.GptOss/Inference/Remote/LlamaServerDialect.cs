@@ -112,6 +112,8 @@ internal sealed class LlamaServerDialect : IRemoteDialect
             json.WriteBoolean("stream", true);
             json.WriteBoolean("return_tokens", true);
             json.WriteBoolean("return_progress", true);
+            // Timings in every event, not only the last: the session stops reading at the stop token, before it.
+            json.WriteBoolean("timings_per_token", true);
             json.WriteBoolean("cache_prompt", true);
             json.WriteNumber("temperature", request.Temperature);
             json.WriteNumber("top_p", request.TopP);

@@ -205,8 +205,10 @@ internal sealed class RemoteServer : IDisposable
         OperationCanceledException when cancellationToken.IsCancellationRequested => null,
         OperationCanceledException or TimeoutException =>
             new InferenceException($"The server at {Endpoint} sent nothing for {StallTimeout.TotalSeconds:0.#} s on /{path}: it may be stalled or overloaded.", e),
-        HttpRequestException or IOException =>
-            new InferenceException($"Lost the server at {Endpoint} (/{path}): {e.Message}", e),
+        HttpRequestException =>
+            new InferenceException($"Cannot reach the server at {Endpoint} (/{path}): {e.Message}", e),
+        IOException =>
+            new InferenceException($"Lost the connection to the server at {Endpoint} (/{path}): {e.Message}", e),
         _ => null,
     };
 
