@@ -6,6 +6,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
+using Acp.GptOss.Inference.Remote;
 using Acp.GptOss.Models;
 using Microsoft.Extensions.Logging;
 
@@ -54,12 +55,14 @@ internal static class ModelsCommand
         var listJson = new Option<bool>("--json") { Description = "One JSON object per model and line instead of a table." };
         var model = new Option<string?>("--model") { Description = "The GPT-OSS model the agent would be given, to list as it would resolve." };
         var fastModel = new Option<string?>("--fast-model") { Description = "The fast model the agent would be given." };
-        var list = new Command("list", "List the GGUF models found: role, size, state, path and where each was found.");
+        var endpoint = new Option<string?>("--endpoint") { Description = "A remote server to check and list beside the files (else the config file's \"remote\" entry, if any)." };
+        var list = new Command("list", "List the GGUF models found: role, size, state, path and where each was found; and the remote server, if one is configured, with its health.");
         list.Options.Add(listJson);
+        list.Options.Add(endpoint);
         list.Options.Add(model);
         list.Options.Add(fastModel);
         list.SetAction((result, token) =>
-            ListAsync(result.GetValue(model), result.GetValue(fastModel), result.GetValue(listJson), setup(), streams, loggers, token));
+            ListAsync(result.GetValue(model), result.GetValue(fastModel), result.GetValue(endpoint), result.GetValue(listJson), setup(), streams, loggers, token));
 
         var what = new Argument<string>("MODEL") { Description = "gpt-oss-20b, gpt-oss-120b, or ORG/REPO/FILE (every part of a split model is pulled)." };
         var revision = new Option<string>("--revision") { Description = "A branch, tag or commit of the repository.", DefaultValueFactory = _ => "main" };
@@ -78,7 +81,8 @@ internal static class ModelsCommand
     }
 
     private static async Task<int> ListAsync(
-        string? modelOption, string? fastOption, bool json, ModelsCommandSetup setup, StdioStreams streams, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
+        string? modelOption, string? fastOption, string? endpointOption, bool json, ModelsCommandSetup setup, StdioStreams streams, Func<ILoggerFactory> loggers,
+        CancellationToken cancellationToken)
     {
         ModelEnvironment environment = setup.Environment;
         string? configError = null;
@@ -114,9 +118,22 @@ internal static class ModelsCommand
             }
         }
 
+        if ((endpointOption ?? config.Remote?.Endpoint) is { } remoteEndpoint)
+        {
+            ModelStatus remote = await CheckRemoteAsync(remoteEndpoint, endpointOption is null ? config.Remote : null, loggers, cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                WriteRemoteJson(output, remote);
+            }
+            else
+            {
+                Encoding.UTF8.GetBytes(RemoteLine(remote) + "\n", output);
+            }
+        }
+
         await streams.Output.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
         await streams.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (found.Count == 0)
+        if (found.Count == 0 && endpointOption is null && config.Remote is null)
         {
             await streams.Error.WriteLineAsync(
                 $"No GGUF model found. Searched {string.Join(", ", discovery.Roots.Select(r => r.Folder))}. `acp-gptoss models pull gpt-oss-20b` downloads GPT-OSS 20B (12.1 GB).")
@@ -134,6 +151,81 @@ internal static class ModelsCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    // The server, probed as the agent would (kind detected unless the config says): its state is its health.
+    private static async Task<ModelStatus> CheckRemoteAsync(string endpoint, RemoteConfig? config, Func<ILoggerFactory> loggers, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return new ModelStatus(ModelRole.GptOss, ModelState.Error, endpoint) { Error = "not an http:// or https:// URL" };
+        }
+
+        string? key = null;
+        if (config?.ApiKeyFile is { } keyFile)
+        {
+            try
+            {
+                key = File.ReadAllText(keyFile).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return new ModelStatus(ModelRole.GptOss, ModelState.Error, uri.AbsoluteUri) { Error = $"The API key file {keyFile} cannot be read: {e.Message}" };
+            }
+        }
+
+        var options = new RemoteEngineOptions
+        {
+            Endpoint = uri,
+            ApiKey = key,
+            Model = config?.Model,
+            Kind = RemoteInferenceEngine.Dialects.FirstOrDefault(d => RemoteModel.WireName(d.Kind) == config?.Kind)?.Kind,
+            StallTimeout = TimeSpan.FromSeconds(10),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        };
+        await using RemoteInferenceEngine engine = RemoteInferenceEngine.Start(options, new Telemetry(loggers().CreateLogger("Acp.GptOss.Telemetry")), loggers());
+        IModel model = engine.Models[0];
+        try
+        {
+            await model.LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InferenceException)
+        {
+            // The status says why.
+        }
+
+        return model.GetStatus();
+    }
+
+    private static string RemoteLine(ModelStatus remote)
+    {
+        string state = remote.State == ModelState.Error ? $"error: {remote.Error}" : remote.State.ToString().ToLowerInvariant();
+        string what = remote.Remote is { Kind: { } kind } r ? $"  {kind}, {r.Model}{(r.Version is { } v ? $", {v}" : "")}, context {remote.ContextSize?.ToString(CultureInfo.InvariantCulture) ?? "?"}" : "";
+        return $"{ModelRole.GptOss.WireName(),-15}  {"remote",8}  {state,-10}  {remote.Path}  remote{what}";
+    }
+
+    private static void WriteRemoteJson(IBufferWriter<byte> output, ModelStatus remote)
+    {
+        using (var writer = new Utf8JsonWriter(output, s_json))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("role", ModelRole.GptOss.WireName());
+            writer.WriteString("state", remote.State == ModelState.Ready ? "ready" : "error");
+            writer.WriteString("detail", remote.Error);
+            writer.WriteString("path", remote.Path);
+            writer.WriteString("source", "remote");
+            writer.WriteString("kind", remote.Remote?.Kind);
+            writer.WriteString("model", remote.Remote?.Model);
+            writer.WriteString("version", remote.Remote?.Version);
+            if (remote.ContextSize is { } context)
+            {
+                writer.WriteNumber("contextSize", context);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        output.Write("\n"u8);
     }
 
     private static string Line(FoundModel model, string role)

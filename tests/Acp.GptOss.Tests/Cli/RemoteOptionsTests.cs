@@ -47,5 +47,19 @@ public sealed class RemoteOptionsTests : IDisposable
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Models_list_shows_a_remote_server_that_cannot_be_reached_with_why()
+    {
+        // Port 1 on loopback refuses at once.
+        CliResult result = await CliRunner.RunAsync("models", "list", "--endpoint", "http://127.0.0.1:1/", "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var line = System.Text.Json.JsonDocument.Parse(result.Lines.Last());
+        Assert.Equal("remote", line.RootElement.GetProperty("source").GetString());
+        Assert.Equal("error", line.RootElement.GetProperty("state").GetString());
+        Assert.Equal("http://127.0.0.1:1/", line.RootElement.GetProperty("path").GetString());
+        Assert.Contains("Cannot reach the server at http://127.0.0.1:1/", line.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _home.Dispose();
 }
