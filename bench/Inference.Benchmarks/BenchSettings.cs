@@ -52,6 +52,9 @@ internal sealed record BenchSettings
     /// <summary>Run only the concurrency measurement (many streams at once on one model).</summary>
     public bool ConcurrencyOnly { get; init; }
 
+    /// <summary>Run only the remote engine's overhead: the agent on llama-server against a plain client of it.</summary>
+    public bool RemoteOnly { get; init; }
+
     /// <summary>Run only the batch decoder's step alone (where a batched step's time goes), printed, not saved.</summary>
     public bool StepOnly { get; init; }
 
@@ -113,6 +116,10 @@ internal sealed record BenchSettings
                     settings = settings with { ConcurrencyOnly = true };
                     i--;
                     continue;
+                case "--remote-only":
+                    settings = settings with { RemoteOnly = true, SkipNode = true };
+                    i--;
+                    continue;
                 case "--step-only":
                     settings = settings with { StepOnly = true, SkipNode = true };
                     i--;
@@ -145,7 +152,7 @@ internal sealed record BenchSettings
                 _ => throw new ArgumentException(
                     $"Unknown option {args[i]}: use --repetitions, --cancel-trials, --tokens, --threads, --resume-trials, --agent-resume-trials, --streams 1,2,4,8, "
                     + "--concurrency-tokens, --concurrency-rounds, --concurrent-cancel-trials, --prompt-at-once, --skip-node, --skip-cancel, --skip-concurrency, "
-                    + "--resume-only, --agent-resume-only, --concurrency-only or --step-only."),
+                    + "--resume-only, --agent-resume-only, --concurrency-only, --step-only or --remote-only."),
             };
         }
 

@@ -20,6 +20,13 @@ if (!settings.SkipNode)
     NodePackages.EnsureInstalled(report);
 }
 
+if (settings.RemoteOnly)
+{
+    BenchModel served = BenchModel.Ensure(report);
+    report.Remote(settings, served, await RemoteBench.RunAsync(served, settings, report));
+    return;
+}
+
 if (settings.StepOnly)
 {
     BenchModel stepped = BenchModel.Ensure(report);

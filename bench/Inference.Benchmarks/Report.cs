@@ -218,6 +218,20 @@ internal sealed class Report : IDisposable
         Line($"saved {path}");
     }
 
+    /// <summary>The remote engine's overhead, printed and saved to artifacts/bench/remote.json.</summary>
+    public void Remote(BenchSettings settings, BenchModel model, RemoteResult result)
+    {
+        Line("");
+        Line($"{"llama-server, " + settings.Tokens.ToString(CultureInfo.InvariantCulture) + " tokens",-34} {"first text",12} {"decode tok/s",14}");
+        Line($"{"through the agent (stdio, ACP)",-34} {F(result.AgentFirstMs, "0.0") + " ms",12} {F(result.AgentRate, "0.0"),14}   ({Range(result.Agent.Select(r => r.FirstTextMs))} ms; {Range(result.Agent.Select(r => r.TokensPerSecond))} tok/s)");
+        Line($"{"plain client of /completion",-34} {F(result.DirectFirstMs, "0.0") + " ms",12} {F(result.DirectRate, "0.0"),14}   ({Range(result.Direct.Select(r => r.FirstTextMs))} ms; {Range(result.Direct.Select(r => r.TokensPerSecond))} tok/s)");
+        Line($"agent / direct: decode {F(result.AgentRate / result.DirectRate, "0.000")}x (goal >= 0.95x), first text +{F(result.AgentFirstMs - result.DirectFirstMs, "0.0")} ms "
+            + $"({F(result.AgentFirstMs / result.DirectFirstMs, "0.00")}x); {result.Agent.Count} alternated pairs");
+        string path = Path.Combine(BenchSettings.OutputDirectory, "remote.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new { settings = settings.ToString(), model = model.Description, result }, s_json));
+        Line($"saved {path}");
+    }
+
     public void Dispose() => _out.Flush();
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
