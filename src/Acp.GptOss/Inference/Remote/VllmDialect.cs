@@ -109,10 +109,11 @@ internal sealed class VllmDialect : IRemoteDialect
                     throw new InferenceException($"The vLLM server at {server.Endpoint} ended the completion with \"{reason}\".");
                 }
 
-                // A stop token id ends the completion as stop_reason; should the server leave it out of the ids, it is
-                // put back, so that the parser sees how the message ended.
-                if (reason == "stop" && choice.TryGetProperty("stop_reason", out JsonElement stop) && stop.ValueKind == JsonValueKind.Number && stop.TryGetInt32(out int stopToken)
-                    && stopToken != last && request.StopTokens.Span.Contains(stopToken))
+                // Should the server leave the stop token out of the ids, it is put back, so that the parser sees how the
+                // message ended: stop_reason names a stop_token_ids id; none names the tokenizer's EOS, which is
+                // gpt-oss's <|return|> (its other EOS ids, from the generation config, come as stop_token_ids).
+                if (reason == "stop" && !request.StopTokens.Span.Contains(last)
+                    && (StopReason(choice) ?? request.Tokenizer.SpecialTokens.Return) is int stopToken && request.StopTokens.Span.Contains(stopToken))
                 {
                     yield return stopToken;
                 }
@@ -153,7 +154,8 @@ internal sealed class VllmDialect : IRemoteDialect
             json.WriteBoolean("spaces_between_special_tokens", false);
             json.WriteBoolean("include_stop_str_in_output", true);
             json.WriteBoolean("return_token_ids", true);
-            json.WriteNumber("logprobs", 0);
+            // The sampled token's own log-probability (and at most one other) carries its id.
+            json.WriteNumber("logprobs", 1);
             json.WriteBoolean("return_tokens_as_token_ids", true);
             json.WriteEndObject();
         }
@@ -196,6 +198,9 @@ internal sealed class VllmDialect : IRemoteDialect
                 $"The vLLM server at {server.Endpoint} streamed text without token ids: it ignored return_token_ids and logprobs (vLLM 0.10 or later is needed).");
         }
     }
+
+    private static int? StopReason(JsonElement choice) =>
+        choice.TryGetProperty("stop_reason", out JsonElement stop) && stop.ValueKind == JsonValueKind.Number && stop.TryGetInt32(out int token) ? token : null;
 
     private static InferenceException NotIds(RemoteServer server, string what) =>
         new($"The vLLM server at {server.Endpoint} gave {what} where a token id was expected (vLLM 0.10 or later is needed).");

@@ -52,7 +52,7 @@ public sealed class VllmDialectTests
         Assert.False(body.GetProperty("skip_special_tokens").GetBoolean());
         Assert.True(body.GetProperty("include_stop_str_in_output").GetBoolean());
         Assert.True(body.GetProperty("return_token_ids").GetBoolean());
-        Assert.Equal(0, body.GetProperty("logprobs").GetInt32());
+        Assert.Equal(1, body.GetProperty("logprobs").GetInt32());
         Assert.True(body.GetProperty("return_tokens_as_token_ids").GetBoolean());
     }
 
@@ -92,6 +92,23 @@ public sealed class VllmDialectTests
 
         Assert.Equal(answer, tokens);
         Assert.Equal(200012, tokens[^1]);
+    }
+
+    [Fact]
+    public async Task Generate_puts_back_the_eos_that_ended_the_completion_without_a_stop_reason()
+    {
+        var fake = Vllm();
+        int[] answer = await IdsAsync(Answer);
+        fake.Stream("v1/completions")
+            .Data(Event(answer[..^1], null, null, tokenIds: true, logprobs: false))
+            .Data(Event([], "stop", null, tokenIds: true, logprobs: false))
+            .Done().End();
+        using RemoteServer server = Server(fake);
+
+        List<int> tokens = await CollectAsync(new VllmDialect().GenerateAsync(server, Info(), await RequestAsync(), CancellationToken.None));
+
+        Assert.Equal(answer, tokens);
+        Assert.Equal(200002, tokens[^1]);
     }
 
     [Fact]
