@@ -25,7 +25,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
 
     public async Task<bool> IsServedByAsync(RemoteServer server, CancellationToken cancellationToken)
     {
-        using JsonDocument? models = await server.TryGetJsonAsync("v1/models", cancellationToken).ConfigureAwait(false);
+        using JsonDocument? models = await server.TryGetJsonAsync(V1(server, "models"), cancellationToken).ConfigureAwait(false);
         return models?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Array;
     }
 
@@ -33,7 +33,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
     {
         var cards = new List<(string Id, int? Context)>();
         bool listed = false;
-        using (JsonDocument? models = await server.TryGetJsonAsync("v1/models", cancellationToken).ConfigureAwait(false))
+        using (JsonDocument? models = await server.TryGetJsonAsync(V1(server, "models"), cancellationToken).ConfigureAwait(false))
         {
             if (models?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Array)
             {
@@ -72,7 +72,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
             ?? throw new InferenceException("This server takes only chat messages; a raw prompt needs llama-server, vLLM or SGLang.");
         var writer = new HarmonyWriter(request.Tokenizer);
         bool ended = false;
-        await foreach (ReadOnlyMemory<byte> data in server.PostEventsAsync("v1/chat/completions", Body(model, request, conversation), cancellationToken)
+        await foreach (ReadOnlyMemory<byte> data in server.PostEventsAsync(V1(server, "chat/completions"), Body(model, request, conversation), cancellationToken)
             .ConfigureAwait(false))
         {
             if (data.Span.SequenceEqual("[DONE]"u8))
@@ -124,6 +124,10 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
             throw new InferenceException($"The server at {server.Endpoint} closed the stream before the completion ended.");
         }
     }
+
+    // Hosted APIs are often given with their /v1 (https://host/api/v1): the paths then go below it.
+    private static string V1(RemoteServer server, string path) =>
+        server.Endpoint.AbsolutePath.EndsWith("/v1/", StringComparison.Ordinal) ? path : "v1/" + path;
 
     // One delta: reasoning (vLLM's and SGLang's reasoning_content, or reasoning), content, tool call fragments.
     private static void Read(JsonElement delta, HarmonyWriter writer)
@@ -424,20 +428,21 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
             }
         }
 
-        /// <summary>The answer ended: a call ends with <c>&lt;|call|&gt;</c>, an answer with <c>&lt;|return|&gt;</c>, a cut answer with nothing.</summary>
+        /// <summary>The answer ended: a call ends with <c>&lt;|call|&gt;</c>, an answer with <c>&lt;|return|&gt;</c>, a cut one with nothing.</summary>
         public void Finish(string reason)
         {
-            if (_state == State.Tool)
+            if (reason is "length" or "content_filter")
+            {
+                // Cut short: no terminator, as when the model runs out of tokens.
+            }
+            else if (_state == State.Tool)
             {
                 _pending.Add(_special.Call);
             }
-            else if (reason is "stop" or "tool_calls" or "function_call" or "eos")
+            else
             {
                 Content("");
-                if (_state == State.Final)
-                {
-                    _pending.Add(_special.Return);
-                }
+                _pending.Add(_special.Return);
             }
 
             _state = State.Done;

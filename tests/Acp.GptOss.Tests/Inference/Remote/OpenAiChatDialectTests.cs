@@ -206,6 +206,39 @@ public sealed class OpenAiChatDialectTests
     }
 
     [Fact]
+    public async Task A_call_cut_by_the_length_limit_is_no_call()
+    {
+        var fake = Chat();
+        fake.Stream("v1/chat/completions")
+            .Data(Chunk("""{"tool_calls":[{"id":"a","type":"function","index":0,"function":{"name":"read_file","arguments":"{\"pa"}}]}"""))
+            .Data(Chunk("{}", "length"))
+            .Done().End();
+        using RemoteServer server = Server(fake);
+
+        List<int> tokens = await CollectAsync(new OpenAiChatDialect().GenerateAsync(server, Info(), await RequestAsync(Conversation()), CancellationToken.None));
+
+        Assert.Equal("""<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{"pa""", await RenderAsync(tokens));
+        Parsed parsed = await ParseAsync(tokens);
+        Assert.Empty(parsed.Calls);
+        Assert.Equal(HarmonyStopReason.MaxTokens, parsed.Stop);
+    }
+
+    [Fact]
+    public async Task An_endpoint_given_with_its_v1_takes_the_paths_below_it()
+    {
+        var fake = new FakeServingEngine().Get("api/v1/models", """{"object":"list","data":[{"id":"openai/gpt-oss-20b","object":"model"}]}""");
+        fake.Stream("api/v1/chat/completions").Data(Chunk("""{"content":"Hi"}""")).Data(Chunk("{}", "stop")).Done().End();
+        using RemoteServer server = Server(fake, "https://router.example/api/v1");
+        var dialect = new OpenAiChatDialect();
+
+        RemoteModelInfo info = await dialect.ProbeAsync(server, null, CancellationToken.None);
+        List<int> tokens = await CollectAsync(dialect.GenerateAsync(server, info, await RequestAsync(Conversation()), CancellationToken.None));
+
+        Assert.Equal("openai/gpt-oss-20b", info.Model);
+        Assert.Equal("<|channel|>final<|message|>Hi<|return|>", await RenderAsync(tokens));
+    }
+
+    [Fact]
     public async Task A_raw_prompt_without_its_conversation_is_refused()
     {
         using RemoteServer server = Server(Chat());
