@@ -225,18 +225,20 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
     }
 
     // The developer instructions as the system message, then the chat. Tool calls get ids of their own, call_1,
-    // call_2, ... in order, and each result answers the oldest open call to its tool. Raw reasoning is left out, as
-    // GPT-OSS's chat template drops it from past turns.
+    // call_2, ... in order, and each result answers the oldest open call to its tool. Reasoning (only the current
+    // turn's is rendered) goes with the assistant message it led to as "reasoning", which vLLM's gpt-oss chat turns
+    // back into the analysis message; servers that do not know the field drop it.
     private static void WriteMessages(Utf8JsonWriter json, HarmonyConversation conversation)
     {
         json.WriteStartArray("messages");
         if (conversation.Developer?.Instructions is { Length: > 0 } instructions)
         {
-            WriteText(json, "system", instructions);
+            WriteText(json, "system", instructions, null);
         }
 
         var open = new List<(string Name, string Id)>();
         int calls = 0;
+        string? reasoning = null;
         IReadOnlyList<HarmonyMessage> messages = conversation.Messages;
         for (int i = 0; i < messages.Count; i++)
         {
@@ -244,24 +246,30 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
             switch (message.Role)
             {
                 case HarmonyRole.User:
-                    WriteText(json, "user", message.Content);
+                    reasoning = null;
+                    WriteText(json, "user", message.Content, null);
                     break;
                 case HarmonyRole.Assistant when message.Recipient is { } recipient:
                     open.Add((ToolName(recipient), $"call_{++calls}"));
-                    WriteCall(json, null, open[^1].Name, message.Content, open[^1].Id);
+                    WriteCall(json, null, reasoning, open[^1].Name, message.Content, open[^1].Id);
+                    reasoning = null;
                     break;
                 case HarmonyRole.Assistant when message.Channel == HarmonyChannel.Analysis:
+                    reasoning = reasoning is null ? message.Content : reasoning + "\n" + message.Content;
                     break;
                 case HarmonyRole.Assistant when i + 1 < messages.Count && messages[i + 1] is { Role: HarmonyRole.Assistant, Recipient: { } next } call:
                     // A preamble and the call that follows it are one chat message.
                     open.Add((ToolName(next), $"call_{++calls}"));
-                    WriteCall(json, message.Content, open[^1].Name, call.Content, open[^1].Id);
+                    WriteCall(json, message.Content, reasoning, open[^1].Name, call.Content, open[^1].Id);
+                    reasoning = null;
                     i++;
                     break;
                 case HarmonyRole.Assistant:
-                    WriteText(json, "assistant", message.Content);
+                    WriteText(json, "assistant", message.Content, reasoning);
+                    reasoning = null;
                     break;
                 case HarmonyRole.Tool:
+                    reasoning = null;
                     string name = ToolName(message.Author ?? "");
                     int match = open.FindIndex(c => c.Name == name);
                     string id = match >= 0 ? open[match].Id : calls > 0 ? $"call_{calls}" : "call_0";
@@ -282,7 +290,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
         json.WriteEndArray();
     }
 
-    private static void WriteCall(Utf8JsonWriter json, string? content, string name, string arguments, string id)
+    private static void WriteCall(Utf8JsonWriter json, string? content, string? reasoning, string name, string arguments, string id)
     {
         json.WriteStartObject();
         json.WriteString("role", "assistant");
@@ -293,6 +301,11 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
         else
         {
             json.WriteString("content", content);
+        }
+
+        if (reasoning is not null)
+        {
+            json.WriteString("reasoning", reasoning);
         }
 
         json.WriteStartArray("tool_calls");
@@ -308,11 +321,16 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
         json.WriteEndObject();
     }
 
-    private static void WriteText(Utf8JsonWriter json, string role, string content)
+    private static void WriteText(Utf8JsonWriter json, string role, string content, string? reasoning)
     {
         json.WriteStartObject();
         json.WriteString("role", role);
         json.WriteString("content", content);
+        if (reasoning is not null)
+        {
+            json.WriteString("reasoning", reasoning);
+        }
+
         json.WriteEndObject();
     }
 

@@ -40,6 +40,7 @@ public sealed class OpenAiChatDialectTests
                 HarmonyMessage.Assistant(HarmonyChannel.Commentary, "Reading a.txt first."),
                 HarmonyMessage.ToolCall("functions.read_file", """{"path":"a.txt"}"""),
                 HarmonyMessage.ToolResult("functions.read_file", "hello"),
+                HarmonyMessage.Assistant(HarmonyChannel.Analysis, "Now b."),
                 HarmonyMessage.ToolCall("functions.read_file", """{"path":"b.txt"}"""),
                 HarmonyMessage.ToolResult("functions.read_file", "world"),
                 HarmonyMessage.Assistant(HarmonyChannel.Final, "hello and world"),
@@ -60,9 +61,9 @@ public sealed class OpenAiChatDialectTests
             """
             [{"role":"system","content":"Answer briefly."},
             {"role":"user","content":"What is in a.txt and b.txt?"},
-            {"role":"assistant","content":"Reading a.txt first.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\u0022path\u0022:\u0022a.txt\u0022}"}}]},
+            {"role":"assistant","content":"Reading a.txt first.","reasoning":"Read both.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\u0022path\u0022:\u0022a.txt\u0022}"}}]},
             {"role":"tool","tool_call_id":"call_1","content":"hello"},
-            {"role":"assistant","content":null,"tool_calls":[{"id":"call_2","type":"function","function":{"name":"read_file","arguments":"{\u0022path\u0022:\u0022b.txt\u0022}"}}]},
+            {"role":"assistant","content":null,"reasoning":"Now b.","tool_calls":[{"id":"call_2","type":"function","function":{"name":"read_file","arguments":"{\u0022path\u0022:\u0022b.txt\u0022}"}}]},
             {"role":"tool","tool_call_id":"call_2","content":"world"},
             {"role":"assistant","content":"hello and world"},
             {"role":"user","content":"Thanks; list the files."}]
