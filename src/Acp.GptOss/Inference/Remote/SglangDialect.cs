@@ -179,7 +179,8 @@ internal sealed class SglangDialect : IRemoteDialect
             json.WriteBoolean("no_stop_trim", true);
             if (request.Seed is { } seed)
             {
-                // Only when asked: a release without sampling_seed (before 0.5.2) refuses the field.
+                // Only when asked: releases before sampling_seed (September 2025) refuse the field, and it changes
+                // nothing unless the server runs with --enable-deterministic-inference.
                 json.WriteNumber("sampling_seed", seed);
             }
 
