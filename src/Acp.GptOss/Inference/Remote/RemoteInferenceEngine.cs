@@ -35,7 +35,7 @@ internal sealed partial class RemoteInferenceEngine : IInferenceEngine
     public IReadOnlyList<IModel> Models => [_model];
 
     /// <summary>The dialects the engine knows, in the order detection tries them.</summary>
-    public static IReadOnlyList<IRemoteDialect> Dialects { get; } = [new LlamaServerDialect()];
+    public static IReadOnlyList<IRemoteDialect> Dialects { get; } = [new LlamaServerDialect(), new SglangDialect(), new VllmDialect(), new OpenAiChatDialect()];
 
     /// <summary>Creates the engine and starts checking the server in the background, as a local model starts loading.</summary>
     public static RemoteInferenceEngine Start(
