@@ -1,7 +1,7 @@
 namespace Acp.GptOss.Inference;
 
 /// <summary>The engine cannot do what was asked; the message says why and what to do.</summary>
-internal sealed class InferenceException : Exception
+internal class InferenceException : Exception
 {
     public InferenceException()
     {

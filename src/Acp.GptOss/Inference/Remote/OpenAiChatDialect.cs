@@ -69,7 +69,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
         RemoteServer server, RemoteModelInfo model, RemoteRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         HarmonyConversation conversation = request.Conversation
-            ?? throw new InferenceException("This server takes only chat messages; a raw prompt needs llama-server, vLLM or SGLang.");
+            ?? throw new RemoteRequestException("This server takes only chat messages; a raw prompt needs llama-server, vLLM or SGLang.");
         var writer = new HarmonyWriter(request.Tokenizer);
         bool ended = false;
         await foreach (ReadOnlyMemory<byte> data in server.PostEventsAsync(V1(server, "chat/completions"), Body(model, request, conversation), cancellationToken)

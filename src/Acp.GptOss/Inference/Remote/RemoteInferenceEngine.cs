@@ -109,7 +109,11 @@ internal sealed partial class RemoteInferenceEngine : IInferenceEngine
                     catch (InferenceException e)
                     {
                         LogCompletionFailed(engine._logger, e.Message);
-                        engine._model.ReportFailure(e.Message);
+                        if (e is not RemoteRequestException)
+                        {
+                            engine._model.ReportFailure(e.Message);
+                        }
+
                         throw;
                     }
 

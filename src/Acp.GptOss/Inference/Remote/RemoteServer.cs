@@ -194,8 +194,11 @@ internal sealed class RemoteServer : IDisposable
             HttpStatusCode.NotFound => " (is this the right --remote-kind?)",
             _ => "",
         };
-        throw new InferenceException(
-            $"The server at {Endpoint} answered /{path} with {(int)response.StatusCode} {response.ReasonPhrase}{hint}: {ErrorMessage(bytes.AsSpan(0, length))}");
+        string message = $"The server at {Endpoint} answered /{path} with {(int)response.StatusCode} {response.ReasonPhrase}{hint}: {ErrorMessage(bytes.AsSpan(0, length))}";
+        // A refusal of this request says nothing of the server's health; a wrong key, path or kind, or a 5xx, does.
+        throw response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity or HttpStatusCode.TooManyRequests
+            ? new RemoteRequestException(message)
+            : new InferenceException(message);
     }
 
     // The caller's own cancel stays a cancel; everything else names the server.

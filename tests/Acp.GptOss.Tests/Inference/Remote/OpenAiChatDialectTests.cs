@@ -244,7 +244,7 @@ public sealed class OpenAiChatDialectTests
     {
         using RemoteServer server = Server(Chat());
 
-        var e = await Assert.ThrowsAsync<InferenceException>(async () => await CollectAsync(new OpenAiChatDialect().GenerateAsync(server, Info(), await RequestAsync(), CancellationToken.None)));
+        var e = await Assert.ThrowsAsync<RemoteRequestException>(async () => await CollectAsync(new OpenAiChatDialect().GenerateAsync(server, Info(), await RequestAsync(), CancellationToken.None)));
 
         Assert.Equal("This server takes only chat messages; a raw prompt needs llama-server, vLLM or SGLang.", e.Message);
     }

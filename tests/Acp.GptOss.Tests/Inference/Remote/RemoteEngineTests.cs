@@ -123,6 +123,24 @@ public sealed class RemoteEngineTests
     }
 
     [Fact]
+    public async Task A_request_the_server_refuses_is_an_error_for_that_request_and_leaves_the_status_ready()
+    {
+        var server = new FakeLlamaServer
+        {
+            CompletionStatus = HttpStatusCode.BadRequest,
+            ErrorBody = """{"error":{"code":400,"message":"request (300 tokens) exceeds the available context size (256 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":300,"n_ctx":256}}""",
+        };
+        await using RemoteInferenceEngine engine = Start(server);
+        await using IInferenceSession session = await engine.CreateSessionAsync(CancellationToken.None);
+
+        RemoteRequestException e = await Assert.ThrowsAsync<RemoteRequestException>(() => CollectAsync(session.GenerateAsync(Prompt("Hi"), new GenerationOptions(64, s_stops), CancellationToken.None)));
+
+        Assert.Contains("400", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exceeds the available context size", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ModelState.Ready, engine.Models.Single().State);
+    }
+
+    [Fact]
     public async Task A_stream_that_ends_before_the_completion_does_is_an_error()
     {
         int[] answer = Tokenize(Answer);

@@ -115,7 +115,7 @@ public sealed class SglangDialectTests
         using RemoteServer server = Server(fake);
         RemoteRequest request = await RequestAsync();
 
-        var e = await Assert.ThrowsAsync<InferenceException>(() => CollectAsync(new SglangDialect().GenerateAsync(server, Info(), request, CancellationToken.None)));
+        var e = await Assert.ThrowsAsync<RemoteRequestException>(() => CollectAsync(new SglangDialect().GenerateAsync(server, Info(), request, CancellationToken.None)));
 
         Assert.Contains("http://gpu-box:8000/", e.Message, StringComparison.Ordinal);
         Assert.Contains("400", e.Message, StringComparison.Ordinal);

@@ -136,7 +136,7 @@ public sealed class VllmDialectTests
 
         RemoteRequest request = await RequestAsync();
 
-        var e = await Assert.ThrowsAsync<InferenceException>(() => CollectAsync(new VllmDialect().GenerateAsync(server, Info(), request, CancellationToken.None)));
+        var e = await Assert.ThrowsAsync<RemoteRequestException>(() => CollectAsync(new VllmDialect().GenerateAsync(server, Info(), request, CancellationToken.None)));
 
         Assert.Contains("http://gpu-box:8000/", e.Message, StringComparison.Ordinal);
         Assert.Contains("400", e.Message, StringComparison.Ordinal);
