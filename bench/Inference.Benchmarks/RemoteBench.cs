@@ -75,13 +75,14 @@ internal static class RemoteBench
             Stopwatch.GetElapsedTime(sent, chunks[0]).TotalMilliseconds, (chunks.Length - 1) / Stopwatch.GetElapsedTime(chunks[0], chunks[^1]).TotalSeconds, chunks.Length);
     }
 
-    // As a plain client would: the prompt's ids to /completion, streamed, each event parsed for its token.
+    // As a plain client would: the prompt's ids to /completion, streamed, each event parsed for its token; sampled as the
+    // agent asks (greedy, and no top-p, top-k or min-p, whose sorting of the vocabulary would cost each token).
     private static async Task<RemoteRun> DirectRunAsync(HttpClient http, int[] prompt, BenchSettings settings)
     {
         string body = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["prompt"] = prompt, ["n_predict"] = settings.Tokens, ["stream"] = true, ["return_tokens"] = true, ["cache_prompt"] = true,
-            ["temperature"] = 0, ["top_k"] = 0, ["min_p"] = 0,
+            ["temperature"] = 0, ["top_p"] = 1.0, ["top_k"] = 0, ["min_p"] = 0,
         });
         long sent = Stopwatch.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Post, "completion") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
