@@ -115,15 +115,7 @@ internal sealed class LlamaServerDialect : IRemoteDialect
             // Timings in every event, not only the last: the session stops reading at the stop token, before it.
             json.WriteBoolean("timings_per_token", true);
             json.WriteBoolean("cache_prompt", true);
-            json.WriteNumber("temperature", request.Temperature);
-            json.WriteNumber("top_p", request.TopP);
-            // llama-server's own defaults add top-k 40 and min-p 0.05; GPT-OSS is sampled with temperature and top-p alone.
-            json.WriteNumber("top_k", 0);
-            json.WriteNumber("min_p", 0);
-            if (request.Seed is { } seed)
-            {
-                json.WriteNumber("seed", seed);
-            }
+            RemoteJson.WriteSampling(json, request);
 
             json.WriteEndObject();
         }

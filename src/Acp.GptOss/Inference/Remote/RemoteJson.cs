@@ -17,6 +17,23 @@ internal static class RemoteJson
         json.WriteEndArray();
     }
 
+    /// <summary>
+    /// Writes GPT-OSS's sampling as OpenAI recommends it, temperature and top-p alone, in the flat fields llama-server
+    /// and vLLM share: top-k and min-p are turned off, since either server's defaults (or the model's generation
+    /// config) may add them; the seed only when one is set.
+    /// </summary>
+    public static void WriteSampling(Utf8JsonWriter json, RemoteRequest request)
+    {
+        json.WriteNumber("temperature", request.Temperature);
+        json.WriteNumber("top_p", request.TopP);
+        json.WriteNumber("top_k", 0);
+        json.WriteNumber("min_p", 0);
+        if (request.Seed is { } seed)
+        {
+            json.WriteNumber("seed", seed);
+        }
+    }
+
     /// <summary>Parses one event's data.</summary>
     /// <exception cref="InferenceException">It is not JSON.</exception>
     public static JsonDocument Parse(RemoteServer server, ReadOnlyMemory<byte> data, string path)

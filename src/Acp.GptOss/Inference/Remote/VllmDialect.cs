@@ -139,15 +139,7 @@ internal sealed class VllmDialect : IRemoteDialect
             RemoteJson.WriteTokens(json, "prompt", request.Prompt.Span);
             json.WriteNumber("max_tokens", request.MaxTokens);
             json.WriteBoolean("stream", true);
-            json.WriteNumber("temperature", request.Temperature);
-            json.WriteNumber("top_p", request.TopP);
-            // The model's generation config may add others; GPT-OSS is sampled with temperature and top-p alone (0 disables top-k).
-            json.WriteNumber("top_k", 0);
-            json.WriteNumber("min_p", 0);
-            if (request.Seed is { } seed)
-            {
-                json.WriteNumber("seed", seed);
-            }
+            RemoteJson.WriteSampling(json, request);
 
             RemoteJson.WriteTokens(json, "stop_token_ids", request.StopTokens.Span);
             json.WriteBoolean("skip_special_tokens", false);
