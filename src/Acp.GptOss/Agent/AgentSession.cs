@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Acp.GptOss.Agent.Commands;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Routing;
 using Acp.GptOss.Sessions;
@@ -36,6 +37,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
     private int _messageCount;
     private int _toolCallCount;
     private string? _title;
+    private RouteMeta? _lastRoute;
 
     /// <param name="id">The session's id.</param>
     /// <param name="cwd">Its working directory.</param>
@@ -125,6 +127,18 @@ internal sealed partial class AgentSession : IAsyncDisposable
 
     /// <summary>What the client said it can do at initialize: which session updates it takes (compaction, say).</summary>
     public ClientCapabilities? ClientCapabilities { get; init; }
+
+    /// <summary>What the context holds, for the editor's meter, <c>/status</c> and the prompt response.</summary>
+    public ContextMeter Meter { get; } = new();
+
+    /// <summary>Where the last turn went, and why; null before any.</summary>
+    public RouteMeta? LastRoute => Volatile.Read(ref _lastRoute);
+
+    /// <summary>The context's size, once the session's engine state is made; null before.</summary>
+    public int? KnownContextSize => _inference.IsCompletedSuccessfully ? _inference.Result.ContextSize : null;
+
+    /// <summary>Tells the client the commands this session runs itself (<c>available_commands_update</c>).</summary>
+    public void AdvertiseCommands() => Send(new AvailableCommandsUpdate(SlashCommands.For(Settings)));
 
     /// <summary>The user's "always" answers to permission requests.</summary>
     public PermissionMemory Permissions { get; } = new();
@@ -228,7 +242,17 @@ internal sealed partial class AgentSession : IAsyncDisposable
     /// <exception cref="InferenceException">A model cannot run: none, or it failed to load.</exception>
     public async Task<PromptResponse> PromptAsync(string text, IReadOnlyList<ContentBlock> prompt, long sequence, CancellationToken requestCancellation)
     {
+        if (SlashCommandLine.TryParse(prompt) is { } command)
+        {
+            // A command is a turn too (one at a time, cancellable), but the agent's own: no model call, no history.
+            StopReason ran = await RunTurnAsync(
+                sequence, ct => new CommandTurn(this, _history, _services, _stored).RunAsync(command, ct), requestCancellation).ConfigureAwait(false);
+            LogTurnEnded(_services.Logger, Id, ran);
+            return new PromptResponse(ran);
+        }
+
         TurnRoute? route = null;
+        PromptUsage? usage = null;
         GptOssTurn? gptOss = null;
         StopReason stop = await RunTurnAsync(
             sequence,
@@ -237,6 +261,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
                 int historyStart = _history.Messages.Count;
                 int rewrites = _history.Rewrites;
                 var recorder = _stored is null ? null : new TurnRecorder(_services.Client);
+                Meter.BeginTurn();
                 StopReason? ended = null;
                 try
                 {
@@ -245,6 +270,8 @@ internal sealed partial class AgentSession : IAsyncDisposable
                 }
                 finally
                 {
+                    usage = Meter.Turn;
+
                     // Inside the turn, so the next one waits: the history is this turn's alone until it is written.
                     if (_stored is not null)
                     {
@@ -258,7 +285,12 @@ internal sealed partial class AgentSession : IAsyncDisposable
             requestCancellation).ConfigureAwait(false);
 
         LogTurnEnded(_services.Logger, Id, stop);
-        return new PromptResponse(stop) { Meta = route is null ? null : RouteMetaJson(route.Meta) };
+        if (route is not null)
+        {
+            Volatile.Write(ref _lastRoute, route.Meta);
+        }
+
+        return new PromptResponse(stop) { Meta = route is null ? null : RouteMetaJson(route.Meta, usage) };
 
         async Task<StopReason> TurnAsync(IAcpClient client, CancellationToken ct)
         {
@@ -372,8 +404,8 @@ internal sealed partial class AgentSession : IAsyncDisposable
         return inference;
     }
 
-    private static JsonElement RouteMetaJson(RouteMeta route) =>
-        JsonSerializer.SerializeToElement(new PromptMeta(new PromptGptOssMeta(route)), AgentJsonContext.Default.PromptMeta);
+    private static JsonElement RouteMetaJson(RouteMeta route, PromptUsage? usage) =>
+        JsonSerializer.SerializeToElement(new PromptMeta(new PromptGptOssMeta(route) { Usage = usage }), AgentJsonContext.Default.PromptMeta);
 
     private void Send(SessionUpdate update) => _services.Client.SessionUpdate(new SessionNotification(Id, update));
 

@@ -56,7 +56,7 @@ internal sealed partial class FastTurn(
         // What the user saw is what the conversation holds, also of an answer cut off.
         history.AddShownText(answer.ToString());
 
-        Send(new UsageUpdate(outcome.PromptTokens + outcome.GeneratedTokens, outcome.ContextSize));
+        Send(session.Meter.ModelCall(outcome.PromptTokens, outcome.GeneratedTokens, outcome.ContextSize));
         LogFastTurn(logger, session.Id, outcome.PromptTokens, outcome.GeneratedTokens, stop);
         return stop;
     }

@@ -82,6 +82,15 @@ internal sealed partial class GptOssAgent(AgentEngines engines, IAcpClient clien
         });
     }
 
+    public void SessionOpened(string sessionId)
+    {
+        // After the answer, so the client knows the session its commands belong to.
+        if (_sessions.TryGetValue(sessionId, out AgentSession? session))
+        {
+            session.AdvertiseCommands();
+        }
+    }
+
     public ValueTask<ListSessionsResponse> ListSessionsAsync(ListSessionsRequest request, CancellationToken cancellationToken)
     {
         try

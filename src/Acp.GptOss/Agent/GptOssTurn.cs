@@ -68,7 +68,7 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
 
             var mapper = new TurnMapper(inference.Tokenizer, settings.ReasoningDisplay, turn);
             ModelCallResult call = await CallModelAsync(inference, encoding, prompt, conversation, mapper, cancellationToken).ConfigureAwait(false);
-            Send(new UsageUpdate(prompt.Length + call.GeneratedTokens, inference.ContextSize));
+            Send(session.Meter.ModelCall(prompt.Length, call.GeneratedTokens, inference.ContextSize));
             history.RecordModelCall(call.Completed);
             if (call.StopReason == HarmonyStopReason.Cancelled)
             {
@@ -135,6 +135,31 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
 
             return false;
         }
+    }
+
+    /// <summary>
+    /// <c>/compact</c>: compacts the conversation now, whether or not it fits, with the compaction a prompt that no
+    /// longer fits gets: the reasoning of earlier tool rounds goes, and every earlier turn gives way to the note (the
+    /// latest turn stays). Nothing is generated.
+    /// </summary>
+    /// <returns>What was removed, and the context's size.</returns>
+    /// <exception cref="InferenceException">The model cannot run: its vocabulary and context come with it.</exception>
+    public async Task<(ContextFit Fit, int ContextSize)> CompactNowAsync(CancellationToken cancellationToken)
+    {
+        IInferenceSession inference = await session.GetInferenceAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<HarmonyFunctionTool> tools = await session.Tools.GetDeclarationsAsync(cancellationToken).ConfigureAwait(false);
+        var encoding = new HarmonyEncoding(inference.Tokenizer);
+        SessionSettings settings = session.Settings;
+        int before = encoding.RenderForCompletion(Conversation(settings, tools, history.Messages)).Length;
+        int reasoning = history.DropEarlierReasoning();
+        int turns = history.EarlierTurns;
+        if (turns > 0)
+        {
+            history.CompactOldestTurns(turns);
+        }
+
+        int[] prompt = encoding.RenderForCompletion(Conversation(settings, tools, history.Messages));
+        return (new ContextFit(prompt, before, reasoning, turns, prompt.Length < inference.ContextSize), inference.ContextSize);
     }
 
     private HarmonyConversation Conversation(SessionSettings settings, IReadOnlyList<HarmonyFunctionTool> tools, IReadOnlyList<HarmonyMessage> messages) => new(

@@ -100,7 +100,11 @@ internal sealed record GptOssCapabilities(int Version, IReadOnlyList<string> Met
 [JsonSerializable(typeof(PromptMeta))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;
 
-/// <summary>The prompt response's <c>_meta</c>: <c>{"gptoss": {"route": ...}}</c>.</summary>
+/// <summary>The prompt response's <c>_meta</c>: <c>{"gptoss": {"route": ..., "usage": ...}}</c>.</summary>
 internal sealed record PromptMeta(PromptGptOssMeta Gptoss);
 
-internal sealed record PromptGptOssMeta(RouteMeta Route);
+internal sealed record PromptGptOssMeta(RouteMeta Route)
+{
+    /// <summary>The turn's token counts, when it made a model call.</summary>
+    public Commands.PromptUsage? Usage { get; init; }
+}

@@ -64,7 +64,15 @@ internal static class ReplayCommand
 
         JsonRpcPeer client = JsonRpcPeer.ForStreams(fromAgent.Reader.AsStream(), toAgent.Writer.AsStream(), loggers.CreateLogger("Replay.Client"));
         AcpJsonContext json = AcpJsonContext.Default;
-        client.AddNotificationHandler(AcpMethods.SessionUpdate, json.SessionNotification, static (_, _) => { });
+        // The session's commands follow the answer to session/new (docs/acp.md §4.5): the replay shows the turn alone.
+        var commands = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.AddNotificationHandler(AcpMethods.SessionUpdate, json.SessionNotification, (n, _) =>
+        {
+            if (n.Update is AvailableCommandsUpdate)
+            {
+                commands.TrySetResult();
+            }
+        });
         Task clientLoop = client.RunAsync(cancellationToken);
         int exitCode = ExitCodes.Success;
         try
@@ -75,6 +83,7 @@ internal static class ReplayCommand
             NewSessionResponse session = await client.RequestAsync(
                 AcpMethods.SessionNew, new NewSessionRequest(Workspace, []), json.NewSessionRequest, json.NewSessionResponse, cancellationToken).ConfigureAwait(false);
 
+            await commands.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             recorder.Recording = true;
             await client.RequestAsync(
                 AcpMethods.SessionPrompt, new PromptRequest(session.SessionId, [new TextContent(prompt)]), json.PromptRequest, json.PromptResponse,

@@ -100,6 +100,29 @@ internal sealed partial class StoredSession(SessionJournal journal, SessionStore
         }
     }
 
+    /// <summary>
+    /// The history was rewritten between turns (<c>/compact</c>): it is written whole, as a turn that compacts writes
+    /// it, and made durable.
+    /// </summary>
+    public void RecordHistory(int compactedTurns, string firstRequest, IEnumerable<HarmonyMessage> messages)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        journal.Append(new JournalRecord(JournalKinds.History) { At = now, CompactedTurns = compactedTurns, Text = firstRequest });
+        foreach (HarmonyMessage message in messages)
+        {
+            journal.Append(new JournalRecord(JournalKinds.Message) { At = now, Message = JournalMessage.From(message) });
+        }
+
+        try
+        {
+            journal.Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            LogTurnNotWritten(logger, journal.Id, e.Message);
+        }
+    }
+
     public ValueTask DisposeAsync() => journal.DisposeAsync();
 
     // Between turns, on a request's path: no fsync; the next turn's end makes it durable.

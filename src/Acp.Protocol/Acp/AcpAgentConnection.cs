@@ -21,7 +21,12 @@ public sealed class AcpAgentConnection : IAcpClient
         ArgumentNullException.ThrowIfNull(agent);
         AcpJsonContext json = AcpJsonContext.Default;
         _connection.AddRequestHandler(AcpMethods.Initialize, json.InitializeRequest, json.InitializeResponse, (r, _, ct) => agent.InitializeAsync(r, ct));
-        _connection.AddRequestHandler(AcpMethods.SessionNew, json.NewSessionRequest, json.NewSessionResponse, (r, _, ct) => agent.NewSessionAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionNew, json.NewSessionRequest, json.NewSessionResponse, async (r, context, ct) =>
+        {
+            NewSessionResponse response = await agent.NewSessionAsync(r, ct).ConfigureAwait(false);
+            Opened(agent, context, response.SessionId);
+            return response;
+        });
         _connection.AddRequestHandler(AcpMethods.SessionPrompt, json.PromptRequest, json.PromptResponse, agent.PromptAsync);
         _connection.AddRequestHandler(
             AcpMethods.SessionSetConfigOption, json.SetSessionConfigOptionRequest, json.SetSessionConfigOptionResponse,
@@ -29,9 +34,18 @@ public sealed class AcpAgentConnection : IAcpClient
         _connection.AddRequestHandler(
             AcpMethods.SessionSetMode, json.SetSessionModeRequest, json.SetSessionModeResponse, (r, _, ct) => agent.SetSessionModeAsync(r, ct));
         _connection.AddRequestHandler(AcpMethods.SessionList, json.ListSessionsRequest, json.ListSessionsResponse, (r, _, ct) => agent.ListSessionsAsync(r, ct));
-        _connection.AddRequestHandler(AcpMethods.SessionLoad, json.LoadSessionRequest, json.LoadSessionResponse, (r, _, ct) => agent.LoadSessionAsync(r, ct));
-        _connection.AddRequestHandler(
-            AcpMethods.SessionResume, json.ResumeSessionRequest, json.ResumeSessionResponse, (r, _, ct) => agent.ResumeSessionAsync(r, ct));
+        _connection.AddRequestHandler(AcpMethods.SessionLoad, json.LoadSessionRequest, json.LoadSessionResponse, async (r, context, ct) =>
+        {
+            LoadSessionResponse response = await agent.LoadSessionAsync(r, ct).ConfigureAwait(false);
+            Opened(agent, context, r.SessionId);
+            return response;
+        });
+        _connection.AddRequestHandler(AcpMethods.SessionResume, json.ResumeSessionRequest, json.ResumeSessionResponse, async (r, context, ct) =>
+        {
+            ResumeSessionResponse response = await agent.ResumeSessionAsync(r, ct).ConfigureAwait(false);
+            Opened(agent, context, r.SessionId);
+            return response;
+        });
         _connection.AddRequestHandler(AcpMethods.SessionClose, json.CloseSessionRequest, json.CloseSessionResponse, (r, _, ct) => agent.CloseSessionAsync(r, ct));
         _connection.AddRequestHandler(
             AcpMethods.SessionDelete, json.DeleteSessionRequest, json.DeleteSessionResponse, (r, _, ct) => agent.DeleteSessionAsync(r, ct));
@@ -44,6 +58,15 @@ public sealed class AcpAgentConnection : IAcpClient
             }
 
             _connection.AddRequestHandler(method, json.JsonElement, (p, _, ct) => agent.ExtensionMethodAsync(method, p, ct));
+        }
+    }
+
+    // A session the client now knows: the agent's updates about it follow the answer, never precede it.
+    private void Opened(IAcpAgent agent, MessageContext context, string sessionId)
+    {
+        if (context.Id is { } id)
+        {
+            _connection.AfterAnswer(id, () => agent.SessionOpened(sessionId));
         }
     }
 

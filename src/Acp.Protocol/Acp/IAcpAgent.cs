@@ -48,6 +48,14 @@ public interface IAcpAgent
     ValueTask<DeleteSessionResponse> DeleteSessionAsync(DeleteSessionRequest request, CancellationToken cancellationToken) =>
         throw NotServed(AcpMethods.SessionDelete);
 
+    /// <summary>
+    /// A session that <c>session/new</c>, <c>session/load</c> or <c>session/resume</c> opened, called once that answer
+    /// is written: updates sent now (the session's commands, say) reach a client that knows the session.
+    /// </summary>
+    void SessionOpened(string sessionId)
+    {
+    }
+
     /// <summary>The extension methods the agent serves: names that start with an underscore, as ACP reserves them.</summary>
     IReadOnlyCollection<string> ExtensionMethods { get; }
 

@@ -20,6 +20,7 @@ public sealed record SessionNotification(string SessionId, SessionUpdate Update)
 [JsonDerivedType(typeof(ConfigOptionUpdate), "config_option_update")]
 [JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
 [JsonDerivedType(typeof(SessionInfoUpdate), "session_info_update")]
+[JsonDerivedType(typeof(AvailableCommandsUpdate), "available_commands_update")]
 public abstract record SessionUpdate;
 
 /// <summary>A piece of the agent's answer; chunks with the same message id form one message.</summary>
@@ -103,6 +104,23 @@ public sealed record ToolCallProgress(string ToolCallId) : SessionUpdate
 /// <param name="Used">Tokens in the context now.</param>
 /// <param name="Size">The context's size in tokens.</param>
 public sealed record UsageUpdate(long Used, long Size) : SessionUpdate;
+
+/// <summary>The commands the agent runs itself, typed as <c>/name</c> in a prompt (<c>available_commands_update</c>); replaces the list before.</summary>
+/// <param name="AvailableCommands">Every command, as the client lists them.</param>
+public sealed record AvailableCommandsUpdate(IReadOnlyList<AvailableCommand> AvailableCommands) : SessionUpdate;
+
+/// <summary>A command the agent runs itself.</summary>
+/// <param name="Name">Its name, without the slash.</param>
+/// <param name="Description">What it does, for people.</param>
+public sealed record AvailableCommand(string Name, string Description)
+{
+    /// <summary>What it takes after its name; null when nothing.</summary>
+    public AvailableCommandInput? Input { get; init; }
+}
+
+/// <summary>A command's input: the text typed after its name.</summary>
+/// <param name="Hint">What to type, shown until something is.</param>
+public sealed record AvailableCommandInput(string Hint);
 
 /// <summary>The session's mode changed (<c>current_mode_update</c>).</summary>
 /// <param name="CurrentModeId">The mode in force.</param>

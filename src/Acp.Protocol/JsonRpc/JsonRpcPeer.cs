@@ -154,6 +154,16 @@ public sealed partial class JsonRpcPeer : IAsyncDisposable
         await _handler.CloseAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> once the answer to the peer's request <paramref name="id"/> is written: what it
+    /// sends then (a session's first updates after <c>session/new</c>) reaches a peer that has the answer.
+    /// </summary>
+    public void AfterAnswer(RequestId id, Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        _guard.AfterAnswer(MessageGuard.ToRpcId(id), action);
+    }
+
     /// <summary>Sends a notification; it is written after everything sent before it.</summary>
     public void Notify<TParams>(string method, TParams parameters, JsonTypeInfo<TParams> paramsType) =>
         Send(method, RawJson.Serialize(parameters, paramsType));

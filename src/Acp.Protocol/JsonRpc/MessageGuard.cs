@@ -20,6 +20,7 @@ internal sealed partial class MessageGuard(ILogger logger)
 {
     private readonly ConcurrentDictionary<RpcId, byte> _sent = new();
     private readonly ConcurrentDictionary<RpcId, byte> _unanswered = new();
+    private readonly ConcurrentDictionary<RpcId, Action> _afterAnswer = new();
     private readonly Lock _gate = new();
     private TaskCompletionSource? _allAnswered;
     private long _sequence;
@@ -121,8 +122,42 @@ internal sealed partial class MessageGuard(ILogger logger)
                     _allAnswered = null;
                 }
             }
+
+            // Removed from the unanswered first: AfterAnswer, racing this, then sees the answer given and runs it itself.
+            if (_afterAnswer.TryRemove(id, out Action? after))
+            {
+                Run(after);
+            }
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the answer to the peer's request <paramref name="id"/> is on the wire (at
+    /// once when it already is), off the writer's thread: what it sends follows the answer.
+    /// </summary>
+    public void AfterAnswer(RpcId id, Action action)
+    {
+        _afterAnswer[id] = action;
+        if (!_unanswered.ContainsKey(id) && _afterAnswer.TryRemove(id, out Action? now))
+        {
+            Run(now);
+        }
+    }
+
+    private void Run(Action action) => ThreadPool.UnsafeQueueUserWorkItem(
+        static state =>
+        {
+            try
+            {
+                state.Action();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogAfterAnswerFailed(state.Logger, e);
+            }
+        },
+        (Action: action, Logger: logger),
+        preferLocal: false);
 
     /// <summary>Completes when every request of the peer has been answered (or never, if one never is).</summary>
     public Task AllAnsweredAsync()
@@ -209,6 +244,9 @@ internal sealed partial class MessageGuard(ILogger logger)
         id = default;
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "What was to follow an answer failed")]
+    private static partial void LogAfterAnswerFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered an unparsable message with -32700: {Reason}")]
     private static partial void LogUnparsable(ILogger logger, string reason);

@@ -172,6 +172,7 @@ internal sealed class AgentHarness : IAsyncDisposable
     {
         await RequestAsync("initialize", new { protocolVersion = 1, clientCapabilities = new { } });
         (JsonElement response, _) = await RequestAsync("session/new", new { cwd, mcpServers = Array.Empty<object>() });
+        await CommandsAfterAsync(response);
         return response.GetProperty("result").GetProperty("sessionId").GetString()!;
     }
 
@@ -180,7 +181,25 @@ internal sealed class AgentHarness : IAsyncDisposable
     {
         await RequestAsync("initialize", new { protocolVersion = 1, clientCapabilities });
         (JsonElement response, _) = await RequestAsync("session/new", new { cwd, mcpServers = mcpServers ?? [] });
+        await CommandsAfterAsync(response);
         return response.GetProperty("result");
+    }
+
+    /// <summary>
+    /// Takes the <c>available_commands_update</c> that follows a session's opening answer (docs/acp.md §4.5), so that
+    /// the next line a test reads is the one it waits for. It is still in <see cref="Written"/>.
+    /// </summary>
+    public async Task<JsonElement> CommandsAfterAsync(JsonElement openingResponse)
+    {
+        if (!openingResponse.TryGetProperty("result", out _))
+        {
+            return default;
+        }
+
+        JsonElement line = await NextAsync();
+        return line.TryGetProperty("method", out JsonElement method) && method.GetString() == "session/update" && Updates.Kind(line) == "available_commands_update"
+            ? line
+            : throw new InvalidOperationException($"The session's commands did not follow its answer; the next line was {line.GetRawText()}");
     }
 
     /// <summary>
