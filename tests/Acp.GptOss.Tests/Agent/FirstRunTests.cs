@@ -230,6 +230,24 @@ public sealed class FirstRunTests : IAsyncLifetime, IDisposable
         Assert.Equal(file.Content.Length, _hub.BodyBytes);
     }
 
+    [ModelFact]
+    public async Task The_built_agent_with_no_model_anywhere_offers_the_download_and_answers()
+    {
+        HostModel();
+        Dictionary<string, string> environment = _home.ProcessEnvironment(_hub.Endpoint);
+        environment["LLAMA_CACHE"] = "";
+        environment["XDG_STATE_HOME"] = Path.Combine(_home.Root, "state");
+        await using AgentHarness agent = AgentHarness.StartProcess(environment, "--temperature", "0", "--ctx-size", "2048", "--threads", "2");
+        string session = await agent.NewSessionAsync();
+
+        var (response, notifications, requests) = await agent.PromptAnsweringAsync(session, "Say hello.", _ => s_allow);
+
+        Assert.Equal("end_turn", Updates.StopReason(response));
+        Assert.Single(requests, r => r.GetProperty("method").GetString() == "session/request_permission");
+        Assert.Equal("completed", Updates.OfKind(notifications, "tool_call_update").Last().GetProperty("status").GetString());
+        Assert.Equal(Answer, Updates.Text(notifications, "agent_message_chunk"));
+    }
+
     private HostedFile HostModel() =>
         _hub.Add(Repository, FileName, File.ReadAllBytes(TestModels.Chain($"<|channel|>final<|message|>{Answer}<|return|>")));
 
