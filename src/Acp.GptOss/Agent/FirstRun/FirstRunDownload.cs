@@ -94,7 +94,7 @@ internal sealed partial class FirstRunDownload(AgentSession session, IAcpClient 
         {
             LogFailed(logger, session.Id, e.Message);
             Fail(id, e.Message);
-            return Guide($"The download of {offer.Name} failed: {e.Message} {download.Guidance}");
+            return Guide($"{offer.Name} could not be downloaded and loaded: {e.Message} {download.Guidance}");
         }
 
         Send(new ToolCallProgress(id)
