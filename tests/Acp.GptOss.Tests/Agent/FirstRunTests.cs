@@ -231,6 +231,56 @@ public sealed class FirstRunTests : IAsyncLifetime, IDisposable
     }
 
     [ModelFact]
+    public async Task A_session_that_joined_the_download_cancels_alone_and_the_download_goes_on_for_the_other()
+    {
+        HostedFile file = HostModel();
+        const int Paused = 1_000_000;
+        var resume = new TaskCompletionSource();
+        _hub.Enqueue(new Fault(FaultKind.Pause, Paused, resume.Task));
+        await using DownloadableInferenceEngine engine = CreateEngine();
+        await using var agent = new AgentHarness(engine);
+        string first = await agent.NewSessionAsync();
+        (JsonElement opened, _) = await agent.RequestAsync("session/new", new { cwd = "/workspace", mcpServers = Array.Empty<object>() });
+        string second = opened.GetProperty("result").GetProperty("sessionId").GetString()!;
+        string pausedLine = $"{DownloadText.Bytes(Paused)} of {DownloadText.Bytes(file.Content.Length)}";
+
+        int firstPrompt = await agent.SendPromptAsync(first, "Say hello.");
+        await agent.AnswerAsync(await agent.NextRequestAsync(), s_allow);
+        await ReadUntilAsync(agent, line => IsUpdate(line, first, "tool_call_update") && ContentText(Updates.Update(line)).Contains(pausedLine, StringComparison.Ordinal));
+        int secondPrompt = await agent.SendPromptAsync(second, "Say hello.");
+        await ReadUntilAsync(agent, line => IsUpdate(line, second, "tool_call_update") && ContentText(Updates.Update(line)).Contains(pausedLine, StringComparison.Ordinal));
+        await agent.NotifyAsync("session/cancel", new { sessionId = second });
+        List<JsonElement> cancelled = await ReadUntilAsync(agent, line => IsResponse(line, secondPrompt));
+        resume.SetResult();
+        List<JsonElement> rest = await ReadUntilAsync(agent, line => IsResponse(line, firstPrompt));
+
+        Assert.Equal("cancelled", Updates.StopReason(cancelled[^1]));
+        Assert.Equal("end_turn", Updates.StopReason(rest[^1]));
+        Assert.Equal(Answer, Updates.Text([.. rest.Where(l => IsUpdate(l, first, null))], "agent_message_chunk"));
+        Assert.Single(_hub.ContentRequests);
+    }
+
+    [Fact]
+    public async Task A_download_that_fails_verification_fails_the_tool_call_and_gives_the_guidance()
+    {
+        _hub.Add(Repository, FileName, FakeHub.RandomContent(100_000, seed: 2), statedSha256: new string('a', 64));
+        await using DownloadableInferenceEngine engine = CreateEngine();
+        await using var agent = new AgentHarness(engine);
+        string session = await agent.NewSessionAsync();
+
+        var (response, notifications, _) = await agent.PromptAnsweringAsync(session, "Say hello.", _ => s_allow);
+
+        Assert.Equal("end_turn", Updates.StopReason(response));
+        JsonElement last = Updates.OfKind(notifications, "tool_call_update").Last();
+        Assert.Equal("failed", last.GetProperty("status").GetString());
+        Assert.Contains("sha256", ContentText(last), StringComparison.Ordinal);
+        string text = Updates.Text(notifications, "agent_message_chunk");
+        Assert.Contains("could not be downloaded", text, StringComparison.Ordinal);
+        AssertGuidance(text);
+        Assert.False(File.Exists(Path.Combine(Blobs, new string('a', 64))));
+    }
+
+    [ModelFact]
     public async Task The_built_agent_with_no_model_anywhere_offers_the_download_and_answers()
     {
         HostModel();
