@@ -21,7 +21,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
     private static readonly TimeSpan s_turnEndTimeout = TimeSpan.FromSeconds(10);
 
     private readonly CancellationTokenSource _closing = new();
-    private readonly Task<IInferenceSession> _inference;
+    private Task<IInferenceSession> _inference;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _turns = new(1, 1);
     private readonly ConversationHistory _history = new();
@@ -145,8 +145,24 @@ internal sealed partial class AgentSession : IAsyncDisposable
 
     /// <summary>The engine state of this conversation, once made.</summary>
     /// <exception cref="InferenceException">The engine cannot run: no model, or it failed to load.</exception>
-    public async ValueTask<IInferenceSession> GetInferenceAsync(CancellationToken cancellationToken) =>
-        await _inference.WaitAsync(cancellationToken).ConfigureAwait(false);
+    public async ValueTask<IInferenceSession> GetInferenceAsync(CancellationToken cancellationToken)
+    {
+        Task<IInferenceSession> inference;
+        lock (_gate)
+        {
+            if (_inference is { IsFaulted: true, Exception.InnerException: ModelNotDownloadedException })
+            {
+                // The model may have been downloaded since (docs/models.md §9): the engine is asked again.
+                IInferenceEngine engine = _services.Engines.GptOss;
+                CancellationToken closing = _closing.Token;
+                _inference = Task.Run(() => CreateInferenceAsync(engine, _stored?.StatePath, closing));
+            }
+
+            inference = _inference;
+        }
+
+        return await inference.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The fast model's state of this conversation, made by the first turn routed to it.</summary>
     /// <exception cref="InferenceException">The fast model cannot load.</exception>
@@ -488,10 +504,16 @@ internal sealed partial class AgentSession : IAsyncDisposable
         await _stateSaved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         // A failure to make the engine state was each prompt's to report; here there is only something to free or not.
-        await ((Task)_inference).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_inference.IsCompletedSuccessfully)
+        Task<IInferenceSession> inference;
+        lock (_gate)
         {
-            await _inference.Result.DisposeAsync().ConfigureAwait(false);
+            inference = _inference;
+        }
+
+        await ((Task)inference).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (inference.IsCompletedSuccessfully)
+        {
+            await inference.Result.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_fast is { } fast)

@@ -1,3 +1,4 @@
+using Acp.GptOss.Agent.FirstRun;
 using Acp.GptOss.Inference;
 using Acp.Protocol;
 using Harmony.Conversations;
@@ -28,7 +29,21 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
         IReadOnlyList<HarmonyFunctionTool> tools;
         try
         {
-            inference = await session.GetInferenceAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                inference = await session.GetInferenceAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelNotDownloadedException missing)
+            {
+                // No model yet, but one can be downloaded: the user is asked first (docs/models.md §9).
+                if (await new FirstRunDownload(session, client, logger).RunAsync(missing.Download, cancellationToken).ConfigureAwait(false) is { } ended)
+                {
+                    return ended;
+                }
+
+                inference = await session.GetInferenceAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             // Waits for the session's MCP servers the first time.
             tools = await session.Tools.GetDeclarationsAsync(cancellationToken).ConfigureAwait(false);
         }

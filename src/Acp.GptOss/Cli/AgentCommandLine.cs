@@ -6,6 +6,7 @@ using Acp.GptOss.Inference.Llama;
 using Acp.GptOss.Inference.Remote;
 using Acp.GptOss.Inference.Scripted;
 using Acp.GptOss.Models;
+using Acp.GptOss.Provisioning;
 using Acp.GptOss.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,8 @@ internal sealed partial class AgentCommandLine
     {
         Description = "The inference engine: llama (GPT-OSS in-process, needs --model), remote (GPT-OSS on llama-server, vLLM, SGLang or an "
             + "OpenAI-compatible server, needs --endpoint), script (a scripted model, for tests and demos), none, or auto: remote with --endpoint "
-            + "or a \"remote\" entry in the config file, llama with --model, script with --script, else none.",
+            + "or a \"remote\" entry in the config file, llama with --model, script with --script, llama on a model found on this machine, "
+            + "else a first run that offers to download gpt-oss-20b from the chat (docs/models.md §9).",
         DefaultValueFactory = _ => "auto",
     };
 
@@ -293,12 +295,18 @@ internal sealed partial class AgentCommandLine
         }
 
         ModelLocation models = ModelLocator.Resolve(result.GetValue(Model), result.GetValue(FastModel), environment, config);
+        IChatEngine? fast = models.Fast is { } fastPath ? LlamaChatEngine.Start(LlamaOptions(result, fastPath), telemetry, loggers) : null;
         if (engine == "auto")
         {
-            engine = script is not null ? "script" : models.GptOss is not null ? "llama" : "none";
+            if (script is null && models.GptOss is null)
+            {
+                // No model anywhere: the first prompt offers to download one (docs/models.md §9).
+                return new AgentEngines(Downloadable(result, environment, telemetry, loggers), fast, telemetry);
+            }
+
+            engine = script is not null ? "script" : "llama";
         }
 
-        IChatEngine? fast = models.Fast is { } fastPath ? LlamaChatEngine.Start(LlamaOptions(result, fastPath), telemetry, loggers) : null;
         if (engine != "llama")
         {
             return CreateEngine(result, engine, script, result.GetValue(PromptLog), loggers, out error) is { } other
@@ -316,6 +324,16 @@ internal sealed partial class AgentCommandLine
         LogModelsResolved(logger, gptOss, models.GptOssSource ?? "?", models.Fast ?? "none");
         return new AgentEngines(LlamaInferenceEngine.Start(LlamaOptions(result, gptOss), telemetry, loggers), fast, telemetry);
     }
+
+    /// <summary>The engine that downloads gpt-oss-20b when the user allows it, then runs it as <c>--engine llama</c> would.</summary>
+    internal DownloadableInferenceEngine Downloadable(ParseResult result, ModelEnvironment environment, Telemetry telemetry, ILoggerFactory loggers) =>
+        new(
+            "gpt-oss-20b",
+            environment,
+            HubClient.CreateHttpClient(),
+            new DownloadOptions(),
+            path => LlamaInferenceEngine.Start(LlamaOptions(result, path), telemetry, loggers),
+            loggers.CreateLogger("Acp.GptOss.Models"));
 
     internal LlamaEngineOptions LlamaOptions(ParseResult result, string path)
     {

@@ -96,6 +96,9 @@ internal sealed class AgentHarness : IAsyncDisposable
     /// <summary>The built executable, as an editor launches it, with <paramref name="arguments"/>.</summary>
     public static AgentHarness StartProcess(params string[] arguments) => Start("dotnet", [Repository.Agent, .. arguments]);
 
+    /// <summary>The built executable with <paramref name="arguments"/>, in an environment with these variables changed.</summary>
+    public static AgentHarness StartProcess(IDictionary<string, string> environment, params string[] arguments) => Start("dotnet", [Repository.Agent, .. arguments], environment);
+
     /// <summary>The published native executable (<see cref="Repository.NativeAgent"/>), with <paramref name="arguments"/>.</summary>
     public static AgentHarness StartNative(params string[] arguments) =>
         Start(Repository.NativeAgent ?? throw new InvalidOperationException(Repository.NativeAgentMissing), arguments);

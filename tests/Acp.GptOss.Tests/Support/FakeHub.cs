@@ -24,6 +24,9 @@ public enum FaultKind
 
     /// <summary>The Range header is ignored: 200 with the whole file.</summary>
     IgnoreRange,
+
+    /// <summary>After <see cref="Fault.AfterBytes"/> bytes the body pauses until <see cref="Fault.Resume"/> completes, then goes on.</summary>
+    Pause,
 }
 
 /// <summary>How the resolve endpoint hands out the bytes.</summary>
@@ -39,7 +42,7 @@ public enum Delivery
     RedirectToCdn,
 }
 
-internal sealed record Fault(FaultKind Kind, long AfterBytes = 0);
+internal sealed record Fault(FaultKind Kind, long AfterBytes = 0, Task? Resume = null);
 
 /// <summary>A file the hub serves. <paramref name="StatedSha256"/> is what its headers claim.</summary>
 internal sealed record HostedFile(string Repository, string FileName, byte[] Content, string Sha256, string StatedSha256, string Commit)
@@ -325,9 +328,16 @@ internal sealed class FakeHub : IAsyncDisposable
 
         await WriteHeadAsync(stream, start > 0 ? 206 : 200, start > 0 ? "Partial Content" : "OK", headers);
         long limit = fault?.Kind is FaultKind.Reset or FaultKind.Stall or FaultKind.ShortBody ? Math.Min(fault.AfterBytes, length - start) : length - start;
+        long pauseAt = fault?.Kind == FaultKind.Pause ? fault.AfterBytes : -1;
         for (long sent = 0; sent < limit;)
         {
-            int count = (int)Math.Min(Chunk, limit - sent);
+            if (sent == pauseAt)
+            {
+                await stream.FlushAsync(_stop.Token);
+                await fault!.Resume!.WaitAsync(_stop.Token);
+            }
+
+            int count = (int)Math.Min(pauseAt > sent ? Math.Min(Chunk, pauseAt - sent) : Chunk, limit - sent);
             await stream.WriteAsync(file.Content.AsMemory((int)(start + sent), count), _stop.Token);
             sent += count;
             Interlocked.Add(ref _bodyBytes, count);
