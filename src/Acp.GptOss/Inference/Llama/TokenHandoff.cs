@@ -150,6 +150,9 @@ internal sealed class TokenHandoff(int capacity) : IValueTaskSource<bool>
         {
             while (TryRead(out int token))
             {
+                // A cancel stops the reader at once, even with tokens decoded before it still waiting here: a reader
+                // slower than the decode loop would otherwise go on receiving them after its cancel.
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return token;
             }
         }
