@@ -15,6 +15,9 @@ internal sealed record AgentEngines(IInferenceEngine GptOss, IChatEngine? Fast, 
     {
     }
 
+    /// <summary>Downloads models into the Hugging Face cache for <c>/download</c>; null where the agent offers none.</summary>
+    public IModelPuller? Puller { get; init; }
+
     /// <summary>Every model, for status, load and unload.</summary>
     public IEnumerable<IModel> Models => Fast?.Model is { } fast ? [.. GptOss.Models, fast] : GptOss.Models;
 }

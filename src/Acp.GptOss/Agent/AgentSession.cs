@@ -138,7 +138,7 @@ internal sealed partial class AgentSession : IAsyncDisposable
     public int? KnownContextSize => _inference.IsCompletedSuccessfully ? _inference.Result.ContextSize : null;
 
     /// <summary>Tells the client the commands this session runs itself (<c>available_commands_update</c>).</summary>
-    public void AdvertiseCommands() => Send(new AvailableCommandsUpdate(SlashCommands.For(Settings)));
+    public void AdvertiseCommands() => Send(new AvailableCommandsUpdate(SlashCommands.For(Settings, _services.Engines.Puller is not null)));
 
     /// <summary>The user's "always" answers to permission requests.</summary>
     public PermissionMemory Permissions { get; } = new();

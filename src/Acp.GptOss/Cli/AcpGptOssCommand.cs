@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text;
 using Acp.GptOss.Agent;
 using Acp.GptOss.Hosting;
+using Acp.GptOss.Models;
+using Acp.GptOss.Provisioning;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
@@ -72,6 +74,8 @@ internal static class AcpGptOssCommand
             return ExitCodes.UsageError;
         }
 
+        // The editor's /download: as `models pull`, into the Hugging Face cache.
+        engines = engines with { Puller = new HubModelPuller(ModelEnvironment.FromProcess(), new DownloadOptions(), loggers.CreateLogger("Acp.GptOss.Models")) };
         try
         {
             JsonRpcPeer peer = JsonRpcPeer.ForStreams(streams.Input, streams.Output, loggers.CreateLogger("Acp.JsonRpc"));

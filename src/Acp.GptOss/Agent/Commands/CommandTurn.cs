@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Acp.GptOss.Agent.FirstRun;
 using Acp.GptOss.Inference;
 using Acp.GptOss.Sessions;
+using Acp.GptOss.Tools;
 using Acp.Protocol;
 using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
@@ -35,6 +37,7 @@ internal sealed partial class CommandTurn(AgentSession session, ConversationHist
                     services.Engines, session.Meter.Last, session.KnownContextSize, session.LastRoute),
                 SlashCommands.Compact => NoArgument(command) ?? await CompactAsync(cancellationToken).ConfigureAwait(false),
                 SlashCommands.Unload => NoArgument(command) ?? await UnloadAsync(cancellationToken).ConfigureAwait(false),
+                SlashCommands.Download => await DownloadAsync(command, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"Not a command: /{command.Name}"),
             };
         }
@@ -140,8 +143,65 @@ internal sealed partial class CommandTurn(AgentSession session, ConversationHist
         return $"Unloaded {string.Join(" and ", models.Select(m => m.Role.WireName()))}. The next prompt loads {(models.Length == 1 ? "it" : "them")} again.";
     }
 
+    // As `models pull`, shown as the first run shows its download: a fetch tool call that follows the bytes.
+    private async Task<string> DownloadAsync(SlashCommandLine command, CancellationToken cancellationToken)
+    {
+        if (services.Engines.Puller is not { } puller)
+        {
+            return "Models cannot be downloaded from here: run `acp-gptoss models pull MODEL` in a terminal.";
+        }
+
+        string spec = command.Argument.Length == 0 ? SlashCommands.DefaultDownload : command.Argument;
+        if (puller.Describe(spec, out string? error) is not { } file)
+        {
+            return $"Usage: /{command.Name} gpt-oss-20b|gpt-oss-120b|ORG/REPO/FILE.gguf ({error})";
+        }
+
+        string id = session.NextToolCallId();
+        Send(new ToolCallStart(id, $"Download {spec}") { Kind = ToolKind.Fetch, Status = ToolCallStatus.InProgress });
+        ModelDownloadProgress? last = null;
+        string path;
+        try
+        {
+            path = await puller.PullAsync(
+                spec,
+                progress =>
+                {
+                    last = progress;
+                    Send(new ToolCallProgress(id) { Content = [ToolContent.Text(DownloadText.Progress(file, progress))] });
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Fail(id, last is { Downloaded: > 0 } p
+                ? $"Cancelled; the {DownloadText.Bytes(p.Downloaded)} downloaded so far are kept, and `/{command.Name} {spec}` resumes the download."
+                : "Cancelled.");
+            throw;
+        }
+        catch (Exception e) when (e is InferenceException or ArgumentException)
+        {
+            LogDownloadFailed(services.Logger, session.Id, file, e.Message);
+            Fail(id, e.Message);
+            return $"{file} could not be downloaded: {e.Message}";
+        }
+
+        Send(new ToolCallProgress(id)
+        {
+            Status = ToolCallStatus.Completed,
+            Content = [ToolContent.Text($"{file} is downloaded and verified (sha256): {path}")],
+        });
+        return $"Downloaded {file} to {path}. To use it, start the agent with `--model {path}`; a GPT-OSS model in the Hugging Face cache is also found automatically at the next start.";
+    }
+
+    private void Fail(string id, string message) =>
+        Send(new ToolCallProgress(id) { Status = ToolCallStatus.Failed, Content = [ToolContent.Text(message)] });
+
     private void Send(SessionUpdate update) => services.Client.SessionUpdate(new SessionNotification(session.Id, update));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: command /{Command}")]
     private static partial void LogCommand(ILogger logger, string sessionId, string command);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: /download of {File} failed: {Reason}")]
+    private static partial void LogDownloadFailed(ILogger logger, string sessionId, string file, string reason);
 }

@@ -18,7 +18,10 @@ internal static class DownloadText
     }
 
     /// <summary>One progress line: bytes, rate and time left, or the phase after the bytes.</summary>
-    public static string Progress(ModelOffer offer, ModelDownloadProgress progress)
+    public static string Progress(ModelOffer offer, ModelDownloadProgress progress) => Progress($"{offer.Repository}/{offer.FileName}", progress);
+
+    /// <summary>One progress line of the download of <paramref name="file"/> (ORG/REPO/FILE).</summary>
+    public static string Progress(string file, ModelDownloadProgress progress)
     {
         string line = progress.Phase switch
         {
@@ -33,7 +36,7 @@ internal static class DownloadText
             string percent = p.Total > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({100.0 * p.Downloaded / p.Total:0}%)") : "";
             string rate = p.BytesPerSecond > 0 ? $", {Bytes(p.BytesPerSecond)}/s" : "";
             string left = p.BytesPerSecond > 0 && p.Total > p.Downloaded ? $", {Duration(TimeSpan.FromSeconds((p.Total - p.Downloaded) / p.BytesPerSecond))} left" : "";
-            return $"Downloading {offer.Repository}/{offer.FileName}: {Bytes(p.Downloaded)} of {Bytes(p.Total)}{percent}{rate}{left}";
+            return $"Downloading {file}: {Bytes(p.Downloaded)} of {Bytes(p.Total)}{percent}{rate}{left}";
         }
     }
 
