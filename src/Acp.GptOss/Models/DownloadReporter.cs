@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Acp.GptOss.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Models;

@@ -1,3 +1,4 @@
+using Acp.GptOss.Hosting;
 using LlamaCpp.Gguf;
 
 namespace Acp.GptOss.Models;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using Acp.GptOss.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Models;

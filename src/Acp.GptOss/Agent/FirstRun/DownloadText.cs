@@ -1,4 +1,5 @@
 using System.Globalization;
+using Acp.GptOss.Hosting;
 using Acp.GptOss.Inference;
 
 namespace Acp.GptOss.Agent.FirstRun;
@@ -6,8 +7,6 @@ namespace Acp.GptOss.Agent.FirstRun;
 /// <summary>What the user reads of a model download: the question, and the tool call's progress line.</summary>
 internal static class DownloadText
 {
-    private static readonly string[] s_units = ["B", "kB", "MB", "GB", "TB"];
-
     /// <summary>The permission question: repository, file, size and where it goes.</summary>
     public static string Question(ModelOffer offer)
     {
@@ -40,20 +39,8 @@ internal static class DownloadText
         }
     }
 
-    /// <summary>Sizes in decimal units, as the Hub writes them: 12.1 GB.</summary>
-    public static string Bytes(double bytes)
-    {
-        int unit = 0;
-        while (Math.Abs(bytes) >= 999.95 && unit < s_units.Length - 1)
-        {
-            bytes /= 1000;
-            unit++;
-        }
-
-        return unit == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{bytes:0} B")
-            : string.Create(CultureInfo.InvariantCulture, $"{bytes:0.0} {s_units[unit]}");
-    }
+    /// <summary>Sizes in decimal units, as the Hub writes them: 12.1 GB (<see cref="ByteSize"/>, as <c>models</c> prints them).</summary>
+    public static string Bytes(double bytes) => ByteSize.Format(bytes);
 
     /// <summary>A time left, rounded as people say it: 40 s, 3 min, 1 h 5 min.</summary>
     public static string Duration(TimeSpan time) =>

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Acp.GptOss.Models;
+namespace Acp.GptOss.Hosting;
 
 /// <summary>Sizes for people, in decimal units as the Hugging Face Hub and disk makers write them: 12.1 GB.</summary>
 internal static class ByteSize
