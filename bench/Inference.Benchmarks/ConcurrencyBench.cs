@@ -7,7 +7,6 @@ using Acp.GptOss.Inference.Llama;
 using Harmony;
 using Harmony.Conversations;
 using Harmony.Rendering;
-using LlamaCpp;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Inference.Benchmarks;
@@ -129,19 +128,8 @@ internal static class ConcurrencyBench
                 stopped[generation.SessionId] = Stopwatch.GetTimestamp();
             }
         });
-        await using LlamaInferenceEngine engine = LlamaInferenceEngine.Start(
-            new LlamaEngineOptions
-            {
-                ModelPath = model.Path,
-                ContextSize = settings.ContextSize,
-                Threads = settings.Threads,
-                Parallel = CancelStreams,
-                Sampling = new LlamaSamplingOptions { Temperature = 0 },
-            },
-            telemetry,
-            NullLoggerFactory.Instance);
-        IInferenceSession[] sessions = await Task.WhenAll(Enumerable.Range(0, CancelStreams)
-            .Select(i => engine.CreateSessionAsync(string.Create(CultureInfo.InvariantCulture, $"stream{i}"), CancellationToken.None).AsTask()));
+        await using LlamaInferenceEngine engine = EngineStreams.StartEngine(model, settings, CancelStreams, telemetry);
+        IInferenceSession[] sessions = await EngineStreams.SessionsAsync(engine, CancelStreams);
         int tokens = Math.Min(CancelTokens, settings.ConcurrencyTokens);
         var latencies = new List<double>();
         var loopStops = new List<double>();

@@ -50,7 +50,16 @@ internal sealed class EngineStreams : IAsyncDisposable
     public static async Task<EngineStreams> StartAsync(BenchModel model, BenchSettings settings, int streams, int parallel)
     {
         var telemetry = new Telemetry(NullLogger.Instance);
-        LlamaInferenceEngine engine = LlamaInferenceEngine.Start(
+        LlamaInferenceEngine engine = StartEngine(model, settings, parallel, telemetry);
+        IInferenceSession[] sessions = await SessionsAsync(engine, streams);
+        var setup = new EngineStreams(streams, parallel, engine, sessions);
+        telemetry.Subscribe(setup.Observe);
+        return setup;
+    }
+
+    /// <summary>The engine every concurrency measurement runs: the benchmark model, greedy, <paramref name="parallel"/> sequences at once.</summary>
+    public static LlamaInferenceEngine StartEngine(BenchModel model, BenchSettings settings, int parallel, Telemetry telemetry) =>
+        LlamaInferenceEngine.Start(
             new LlamaEngineOptions
             {
                 ModelPath = model.Path,
@@ -61,12 +70,11 @@ internal sealed class EngineStreams : IAsyncDisposable
             },
             telemetry,
             NullLoggerFactory.Instance);
-        IInferenceSession[] sessions = await Task.WhenAll(Enumerable.Range(0, streams)
+
+    /// <summary>Sessions <c>stream0</c>, <c>stream1</c>, ... of <paramref name="engine"/>, made at once.</summary>
+    public static Task<IInferenceSession[]> SessionsAsync(LlamaInferenceEngine engine, int streams) =>
+        Task.WhenAll(Enumerable.Range(0, streams)
             .Select(i => engine.CreateSessionAsync(string.Create(CultureInfo.InvariantCulture, $"stream{i}"), CancellationToken.None).AsTask()));
-        var setup = new EngineStreams(streams, parallel, engine, sessions);
-        telemetry.Subscribe(setup.Observe);
-        return setup;
-    }
 
     /// <summary>Every stream answers its prompt of round <paramref name="round"/> at once; round 0, a short warm-up, is not kept.</summary>
     public async Task RoundAsync(int round, int tokens)

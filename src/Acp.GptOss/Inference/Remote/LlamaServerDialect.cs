@@ -46,9 +46,8 @@ internal sealed class LlamaServerDialect : IRemoteDialect
         var missing = new List<int>();
         await foreach (ReadOnlyMemory<byte> data in server.PostEventsAsync("completion", Body(request), cancellationToken).ConfigureAwait(false))
         {
-            using JsonDocument document = RemoteJson.Parse(server, data, "/completion");
+            using JsonDocument document = RemoteJson.ParseEvent(server, data, "/completion");
             JsonElement root = document.RootElement;
-            RemoteJson.ThrowIfError(server, root, "/completion");
             if (root.TryGetProperty("prompt_progress", out _))
             {
                 continue;

@@ -80,14 +80,8 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
                 break;
             }
 
-            using JsonDocument document = RemoteJson.Parse(server, data, Route);
+            using JsonDocument document = RemoteJson.ParseEvent(server, data, Route);
             JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InferenceException($"The server at {server.Endpoint} sent an event on {Route} that is not a JSON object.");
-            }
-
-            RemoteJson.ThrowIfError(server, root, Route);
             ReadUsage(root, request.Usage);
             if (!root.TryGetProperty("choices", out JsonElement choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
                 || choices[0] is not { ValueKind: JsonValueKind.Object } choice)

@@ -36,7 +36,7 @@ internal static class RemoteJson
 
     /// <summary>Parses one event's data.</summary>
     /// <exception cref="InferenceException">It is not JSON.</exception>
-    public static JsonDocument Parse(RemoteServer server, ReadOnlyMemory<byte> data, string path)
+    private static JsonDocument Parse(RemoteServer server, ReadOnlyMemory<byte> data, string path)
     {
         try
         {
@@ -48,9 +48,33 @@ internal static class RemoteJson
         }
     }
 
+    /// <summary>
+    /// Parses one event of a streamed completion: a JSON object, or the error the server reports in its place.
+    /// </summary>
+    /// <exception cref="InferenceException">It is not a JSON object, or it is an error.</exception>
+    public static JsonDocument ParseEvent(RemoteServer server, ReadOnlyMemory<byte> data, string path)
+    {
+        JsonDocument document = Parse(server, data, path);
+        try
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new InferenceException($"The server at {server.Endpoint} sent an event on {path} that is not a JSON object.");
+            }
+
+            ThrowIfError(server, document.RootElement, path);
+            return document;
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Throws the error a server reports inside a stream that began well (out of memory, a bad parameter).</summary>
     /// <exception cref="InferenceException">The event is an error.</exception>
-    public static void ThrowIfError(RemoteServer server, JsonElement root, string path)
+    private static void ThrowIfError(RemoteServer server, JsonElement root, string path)
     {
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out JsonElement error) && error.ValueKind != JsonValueKind.Null)
         {

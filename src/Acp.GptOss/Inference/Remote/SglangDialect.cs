@@ -76,14 +76,8 @@ internal sealed class SglangDialect : IRemoteDialect
                 break;
             }
 
-            using JsonDocument document = RemoteJson.Parse(server, data, Route);
+            using JsonDocument document = RemoteJson.ParseEvent(server, data, Route);
             JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InferenceException($"The SGLang server at {server.Endpoint} sent an event on {Route} that is not a JSON object.");
-            }
-
-            RemoteJson.ThrowIfError(server, root, Route);
             JsonElement meta = root.TryGetProperty("meta_info", out JsonElement m) && m.ValueKind == JsonValueKind.Object ? m : default;
             int[] ids = root.TryGetProperty("output_ids", out JsonElement o) && o.ValueKind == JsonValueKind.Array
                 ? [.. o.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id) ? id : throw NotId(server, e))]

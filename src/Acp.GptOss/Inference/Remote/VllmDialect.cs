@@ -73,14 +73,9 @@ internal sealed class VllmDialect : IRemoteDialect
                 break;
             }
 
-            using JsonDocument document = RemoteJson.Parse(server, data, Route);
+            using JsonDocument document = RemoteJson.ParseEvent(server, data, Route);
             JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new InferenceException($"The vLLM server at {server.Endpoint} sent an event on {Route} that is not a JSON object.");
-            }
-
-            ThrowIfError(server, root, Route);
+            ThrowIfFlatError(server, root, Route);
             ReadUsage(root, request.Usage);
             if (!root.TryGetProperty("choices", out JsonElement choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
             {
@@ -197,10 +192,10 @@ internal sealed class VllmDialect : IRemoteDialect
     private static InferenceException NotIds(RemoteServer server, string what) =>
         new($"The vLLM server at {server.Endpoint} gave {what} where a token id was expected (vLLM 0.10 or later is needed).");
 
-    // vLLM's errors inside a stream: {"error": {...}}, or the flat {"object": "error", "message": ...} of older releases.
-    private static void ThrowIfError(RemoteServer server, JsonElement root, string path)
+    // Older vLLM's errors inside a stream, flat: {"object": "error", "message": ...} (newer ones, {"error": {...}}, are
+    // RemoteJson.ParseEvent's).
+    private static void ThrowIfFlatError(RemoteServer server, JsonElement root, string path)
     {
-        RemoteJson.ThrowIfError(server, root, path);
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("object", out JsonElement kind) && kind.ValueKind == JsonValueKind.String
             && kind.GetString() == "error")
         {
