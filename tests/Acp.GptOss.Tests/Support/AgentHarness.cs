@@ -190,7 +190,8 @@ internal sealed class AgentHarness : IAsyncDisposable
 
     /// <summary>
     /// Takes the <c>available_commands_update</c> that follows a session's opening answer (docs/acp.md §4.5), so that
-    /// the next line a test reads is the one it waits for. It is still in <see cref="Written"/>.
+    /// the next line a test reads is the one it waits for. It, and any telemetry skipped on the way, is still in
+    /// <see cref="Written"/>.
     /// </summary>
     public async Task<JsonElement> CommandsAfterAsync(JsonElement openingResponse)
     {
@@ -199,7 +200,13 @@ internal sealed class AgentHarness : IAsyncDisposable
             return default;
         }
 
+        // Load telemetry, for a client that asked for it, comes from the load's own thread and may come first.
         JsonElement line = await NextAsync();
+        while (line.TryGetProperty("method", out JsonElement m) && m.GetString() == "_gptoss/telemetry")
+        {
+            line = await NextAsync();
+        }
+
         return line.TryGetProperty("method", out JsonElement method) && method.GetString() == "session/update" && Updates.Kind(line) == "available_commands_update"
             ? line
             : throw new InvalidOperationException($"The session's commands did not follow its answer; the next line was {line.GetRawText()}");
