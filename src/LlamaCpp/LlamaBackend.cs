@@ -111,6 +111,18 @@ public sealed unsafe class LlamaBackend
     /// <summary>llama.cpp's summary of the CPU features it uses.</summary>
     public string SystemInfo { get; }
 
+    /// <summary>The runtime if it has started, without starting it: what a status report may show.</summary>
+    public static LlamaBackend? Started
+    {
+        get
+        {
+            lock (s_gate)
+            {
+                return s_instance;
+            }
+        }
+    }
+
     /// <summary>Finds, loads and starts the runtime.</summary>
     /// <exception cref="LlamaException">The runtime is missing or broken; the message says where it was looked for.</exception>
     public static LlamaBackend Initialize(LlamaBackendOptions? options = null)

@@ -52,6 +52,9 @@ public sealed class RoutingEndToEndTests
         Assert.Equal("ready", Model(status, "gpt-oss").GetProperty("state").GetString());
         Assert.Equal("ready", Model(status, "fast").GetProperty("state").GetString());
         Assert.Equal(2048, Model(status, "gpt-oss").GetProperty("contextSize").GetInt32());
+        // Once a model has loaded, the engine names the llama.cpp build that runs it (what /status shows as the runtime).
+        Assert.Matches(@"^llama\.cpp [0-9a-f]{7,} \(ggml [0-9.]+, (noavx|avx|avx2|avx512|custom) build of LLamaSharp\.Backend\.Cpu [0-9.]+; CPU only\), \d+ threads, chain-",
+            status.GetProperty("result").GetProperty("engine").GetString());
         Assert.Equal("notLoaded", Model(unloaded, "gpt-oss").GetProperty("state").GetString());
         Assert.Equal("ready", Model(unloaded, "fast").GetProperty("state").GetString());
         Assert.Equal("gpt-oss", RouteOf(again));

@@ -58,7 +58,7 @@ internal static class StatusReport
     private static string State(ModelStatus status) => status.State switch
     {
         ModelState.Ready => status.Description is { } description ? $"ready ({description})" : "ready",
-        ModelState.Loading => string.Create(CultureInfo.InvariantCulture, $"loading ({status.LoadProgress:P0})"),
+        ModelState.Loading => string.Create(CultureInfo.InvariantCulture, $"loading ({100 * status.LoadProgress:0}%)"),
         ModelState.Error => $"error: {status.Error}",
         _ => "not loaded",
     };

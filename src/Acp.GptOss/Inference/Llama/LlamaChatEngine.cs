@@ -32,7 +32,7 @@ internal sealed class LlamaChatEngine : IChatEngine
             telemetry, logger);
     }
 
-    public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
+    public string Description => LlamaRuntime.Describe(_options.ModelPath, _options.Threads, parallel: 1);
 
     public IModel Model => _slot;
 

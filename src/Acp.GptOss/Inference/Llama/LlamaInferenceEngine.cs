@@ -41,7 +41,7 @@ internal sealed class LlamaInferenceEngine : IInferenceEngine
         _batches = options.Parallel > 1 ? new BatchPool(_slot, options.Parallel, options.Threads, options.Sampling, telemetry, logger) : null;
     }
 
-    public string Description => $"llama.cpp ({Path.GetFileName(_options.ModelPath)})";
+    public string Description => LlamaRuntime.Describe(_options.ModelPath, _options.Threads, _options.Parallel);
 
     public IReadOnlyList<IModel> Models => [_slot];
 
