@@ -41,6 +41,12 @@ internal sealed record BenchModel(string Path, string Description)
             return new BenchModel(path, description);
         }
 
+        // The runs that skip node-llama-cpp (--step-only, --remote-only, ...) still need the vocabulary it comes with.
+        if (!File.Exists(VocabularyJson))
+        {
+            NodePackages.EnsureInstalled(report);
+        }
+
         report.Line($"writing {path} ...");
         HarmonyVocabularyFile words = HarmonyVocabularyFile.Load(VocabularyJson);
         string vocabularyPath = System.IO.Path.Combine(BenchSettings.OutputDirectory, "vocabulary.gguf");
