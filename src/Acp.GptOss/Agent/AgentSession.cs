@@ -293,8 +293,9 @@ internal sealed partial class AgentSession : IAsyncDisposable
                     {
                         _stored.RecordTurn(Entry(text, prompt, _history.Rewrites == rewrites ? historyStart : null, recorder!, route, ended));
 
-                        // Written after the response, off the user's path; the next turn waits for it.
-                        _stateSaved = gptOss is null ? Task.CompletedTask : SaveStateAsync(gptOss, _stored);
+                        // Made durable and saved after the response, off the user's path; the next turn waits for both.
+                        Task synced = _stored.SyncAsync();
+                        _stateSaved = gptOss is null ? synced : Task.WhenAll(synced, SaveStateAsync(gptOss, _stored));
                     }
                 }
             },

@@ -122,7 +122,8 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
 
     /// <summary>
     /// Saves the engine's state of the conversation, once the turn has ended, for a later process that reopens the
-    /// session (docs/acp.md §4.4): what the next prompt will begin with is rendered now, the write runs after. A
+    /// session (docs/acp.md §4.4): what the next prompt will begin with is taken now, while the history is this
+    /// turn's; rendering it (thousands of tokens: milliseconds) and the write run after, off the response's path. A
     /// failure is logged, not thrown: the state only saves a later prefill. Not cancellable: a session that closes
     /// waits for the write, which the next process restores.
     /// </summary>
@@ -134,13 +135,14 @@ internal sealed partial class GptOssTurn(AgentSession session, ConversationHisto
             return Task.FromResult(false);
         }
 
-        int[] next = new HarmonyEncoding(ran.Inference.Tokenizer).RenderHistory(Conversation(session.Settings, ran.Tools, history.Messages));
-        return SaveAsync(ran.Inference, next);
+        HarmonyConversation next = Conversation(session.Settings, ran.Tools, [.. history.Messages]);
+        return Task.Run(() => SaveAsync(ran.Inference, next));
 
-        async Task<bool> SaveAsync(IInferenceSession inference, int[] tokens)
+        async Task<bool> SaveAsync(IInferenceSession inference, HarmonyConversation conversation)
         {
             try
             {
+                int[] tokens = new HarmonyEncoding(inference.Tokenizer).RenderHistory(conversation);
                 return await inference.SaveStateAsync(path, tokens, CancellationToken.None).ConfigureAwait(false);
             }
             catch (InferenceException e)

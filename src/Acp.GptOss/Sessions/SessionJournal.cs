@@ -94,6 +94,17 @@ internal sealed partial class SessionJournal : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for the disk (fsync) to hold everything written so far.</summary>
+    /// <exception cref="IOException">The disk failed.</exception>
+    /// <exception cref="ObjectDisposedException">The journal is closed.</exception>
+    public void Sync()
+    {
+        lock (_gate)
+        {
+            _file.Flush(flushToDisk: true);
+        }
+    }
+
     /// <summary>
     /// Reads a journal's records. A line that does not parse (the last one torn by a crash) is skipped with a warning:
     /// a session always loads with what was written whole.

@@ -7,8 +7,9 @@ namespace Acp.GptOss.Sessions;
 
 /// <summary>
 /// What a session keeps in the store: its journal, written as things happen, and where its engine state is saved
-/// between turns (<see cref="StatePath"/>). Turns are written whole at their end and made durable then; what happens
-/// between turns (a setting, a reopening) is written at once, without waiting for the disk on the request's path.
+/// between turns (<see cref="StatePath"/>). Turns are written whole at their end, before the response, and made
+/// durable (fsync) after it; what happens between turns (a setting, a reopening) is written at once, without waiting
+/// for the disk on the request's path.
 /// </summary>
 /// <param name="journal">The session's open journal (its lock held).</param>
 /// <param name="store">The store it is in: where its engine state goes, and the budget of all of them.</param>
@@ -46,8 +47,9 @@ internal sealed partial class StoredSession(SessionJournal journal, SessionStore
     public void RecordTitle(string title) => journal.Append(new JournalRecord(JournalKinds.Title) { At = time.GetUtcNow(), Text = title });
 
     /// <summary>
-    /// Writes a turn that ended, in one write, durable when this returns: a crash loses at most the turn in progress.
-    /// A full disk loses the record of the turn, not the answer the user has: it is logged, not thrown.
+    /// Writes a turn that ended, in one write: once this returns, a crash of the process loses at most the turn in
+    /// progress. <see cref="SyncAsync"/> then makes it durable, after the response. A full disk loses the record of
+    /// the turn, not the answer the user has: it is logged, not thrown.
     /// </summary>
     public void RecordTurn(TurnEntry turn)
     {
@@ -91,7 +93,8 @@ internal sealed partial class StoredSession(SessionJournal journal, SessionStore
         });
         try
         {
-            journal.Flush();
+            // The page cache only: the response (a cancel's above all) does not wait for the disk.
+            journal.Flush(durable: false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
@@ -99,6 +102,22 @@ internal sealed partial class StoredSession(SessionJournal journal, SessionStore
             LogTurnNotWritten(logger, journal.Id, e.Message);
         }
     }
+
+    /// <summary>
+    /// Waits for the disk to hold the turn <see cref="RecordTurn"/> wrote (an fsync, milliseconds, more on a busy
+    /// disk), off the user's path: a machine that loses power in between may lose that turn.
+    /// </summary>
+    public Task SyncAsync() => Task.Run(() =>
+    {
+        try
+        {
+            journal.Sync();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            LogTurnNotWritten(logger, journal.Id, e.Message);
+        }
+    });
 
     /// <summary>
     /// The history was rewritten between turns (<c>/compact</c>): it is written whole, as a turn that compacts writes
