@@ -42,7 +42,14 @@ internal static class DoctorCommand
             }
 
             report.AppendLine(CultureInfo.InvariantCulture, $"RAM: {Gigabytes(MemoryPreflight.TotalMemory())} GB total, {Gigabytes(MemoryPreflight.AvailableMemory())} GB available");
-            var home = new DriveInfo(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+            // The home may not exist yet: the disk it will be on is that of its nearest folder that does.
+            string? existing = AppDirectories.Home;
+            while (existing is not null && !Directory.Exists(existing))
+            {
+                existing = Path.GetDirectoryName(existing);
+            }
+
+            var home = new DriveInfo(existing ?? Path.GetPathRoot(AppDirectories.Home) ?? "/");
             report.AppendLine(CultureInfo.InvariantCulture, $"disk: {Gigabytes(home.AvailableFreeSpace)} GB free on {home.Name}");
 
             List<FoundModel> models = ModelDiscovery.Find();

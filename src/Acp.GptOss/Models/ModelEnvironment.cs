@@ -97,7 +97,7 @@ internal sealed class ModelEnvironment
 
     /// <summary>This process's environment, home and config folder.</summary>
     public static ModelEnvironment FromProcess() =>
-        new(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), AppDirectories.Config);
+        new(Environment.GetEnvironmentVariable, AppDirectories.Home, AppDirectories.Config);
 
     /// <summary>A path with a leading <c>~/</c> taken as the home folder, as a shell would.</summary>
     public string ExpandHome(string path) =>

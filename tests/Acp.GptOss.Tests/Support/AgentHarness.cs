@@ -99,12 +99,19 @@ internal sealed class AgentHarness : IAsyncDisposable
     /// <summary>The built executable with <paramref name="arguments"/>, in an environment with these variables changed.</summary>
     public static AgentHarness StartProcess(IDictionary<string, string> environment, params string[] arguments) => Start("dotnet", [Repository.Agent, .. arguments], environment);
 
+    /// <summary>
+    /// The published native executable with <paramref name="arguments"/>, in an environment with these variables
+    /// changed, started in <paramref name="workingDirectory"/> (an editor starts it in the project).
+    /// </summary>
+    public static AgentHarness StartNativeIn(string workingDirectory, IDictionary<string, string> environment, params string[] arguments) =>
+        Start(Repository.NativeAgent ?? throw new InvalidOperationException(Repository.NativeAgentMissing), arguments, environment, workingDirectory);
+
     /// <summary>The published native executable (<see cref="Repository.NativeAgent"/>), with <paramref name="arguments"/>.</summary>
     public static AgentHarness StartNative(params string[] arguments) =>
         Start(Repository.NativeAgent ?? throw new InvalidOperationException(Repository.NativeAgentMissing), arguments);
 
-    private static AgentHarness Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null) =>
-        new(Process.Start(ChildProcess.StartInfo(fileName, arguments, environment: environment))!);
+    private static AgentHarness Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        new(Process.Start(ChildProcess.StartInfo(fileName, arguments, workingDirectory, environment))!);
 
     public async Task SendAsync(string line) => await SendAsync([line]);
 
