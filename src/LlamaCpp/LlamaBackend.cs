@@ -76,6 +76,9 @@ public sealed unsafe class LlamaBackend
     private static string? s_libraryPath;
     private static bool s_resolverInstalled;
 
+    [ThreadStatic]
+    private static int* t_abortFlag;
+
     private LlamaBackend(string libraryPath, string variant)
     {
         LibraryPath = libraryPath;
@@ -285,6 +288,22 @@ public sealed unsafe class LlamaBackend
         return devices;
     }
 
+    /// <summary>
+    /// Decodes on this thread with <paramref name="abortFlag"/> as the context's abort flag: once it is set, the errors
+    /// llama.cpp logs about the computation it stops ("failed to compute graph", "failed to decode") are what a cancel
+    /// looks like, not a fault, and go to the log as debug.
+    /// </summary>
+    /// <returns><see cref="EndDecode"/>'s argument: the flag this thread had before.</returns>
+    internal static int* BeginDecode(int* abortFlag)
+    {
+        int* before = t_abortFlag;
+        t_abortFlag = abortFlag;
+        return before;
+    }
+
+    /// <summary>Ends <see cref="BeginDecode"/>'s scope.</summary>
+    internal static void EndDecode(int* before) => t_abortFlag = before;
+
     // llama.cpp logs in pieces (a line may come in several calls); pass on whole lines only.
     private static void OnLog(LLamaLogLevel level, string piece)
     {
@@ -312,8 +331,12 @@ public sealed unsafe class LlamaBackend
             s_pendingLog.Clear();
         }
 
+        // llama.cpp logs on the thread that called it: an abort this thread's decode was asked for is expected.
+        int* abortFlag = t_abortFlag;
+        bool aborting = abortFlag is not null && Volatile.Read(ref *abortFlag) != 0;
         LlamaLogLevel mapped = level switch
         {
+            _ when aborting => LlamaLogLevel.Debug,
             LLamaLogLevel.Error => LlamaLogLevel.Error,
             LLamaLogLevel.Warning => LlamaLogLevel.Warning,
             LLamaLogLevel.Info => LlamaLogLevel.Information,

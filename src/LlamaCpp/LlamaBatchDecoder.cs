@@ -118,7 +118,17 @@ public sealed unsafe class LlamaBatchDecoder : IDisposable
         }
 
         batch.n_tokens = count;
-        int status = NativeMethods.llama_decode(_context, batch);
+        int* quiet = LlamaBackend.BeginDecode(_abort);
+        int status;
+        try
+        {
+            status = NativeMethods.llama_decode(_context, batch);
+        }
+        finally
+        {
+            LlamaBackend.EndDecode(quiet);
+        }
+
         switch (status)
         {
             case 0:

@@ -324,7 +324,17 @@ public sealed unsafe class LlamaGenerator : IDisposable
             batch.logits[i] = (byte)(logitsForLast && i == tokens.Length - 1 ? 1 : 0);
         }
 
-        int status = NativeMethods.llama_decode(_context, batch);
+        int* quiet = LlamaBackend.BeginDecode(_abort);
+        int status;
+        try
+        {
+            status = NativeMethods.llama_decode(_context, batch);
+        }
+        finally
+        {
+            LlamaBackend.EndDecode(quiet);
+        }
+
         switch (status)
         {
             case 0:
