@@ -43,13 +43,13 @@ internal static class DoctorCommand
 
             report.AppendLine(CultureInfo.InvariantCulture, $"RAM: {Gigabytes(MemoryPreflight.TotalMemory())} GB total, {Gigabytes(MemoryPreflight.AvailableMemory())} GB available");
             // The home may not exist yet: the disk it will be on is that of its nearest folder that does.
-            string? existing = AppDirectories.Home;
-            while (existing is not null && !Directory.Exists(existing))
+            string existing = AppDirectories.Home;
+            while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
             {
-                existing = Path.GetDirectoryName(existing);
+                existing = parent;
             }
 
-            var home = new DriveInfo(existing ?? Path.GetPathRoot(AppDirectories.Home) ?? "/");
+            var home = new DriveInfo(existing);
             report.AppendLine(CultureInfo.InvariantCulture, $"disk: {Gigabytes(home.AvailableFreeSpace)} GB free on {home.Name}");
 
             List<FoundModel> models = ModelDiscovery.Find();

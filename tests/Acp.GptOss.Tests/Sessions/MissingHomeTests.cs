@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Acp.GptOss.Tests.Support;
 
 namespace Acp.GptOss.Tests.Sessions;
@@ -31,7 +32,7 @@ public sealed class MissingHomeTests : IDisposable
         await using (AgentHarness agent = AgentHarness.StartNativeIn(project, environment, "--engine", "script", "--script", script))
         {
             string session = await agent.NewSessionAsync(project);
-            (_, List<System.Text.Json.JsonElement> updates) = await agent.PromptAsync(session, "hi");
+            (_, List<JsonElement> updates) = await agent.PromptAsync(session, "hi");
             Assert.Equal("Hello.", Updates.Text(updates, "agent_message_chunk"));
         }
 
