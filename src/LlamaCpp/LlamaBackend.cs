@@ -289,20 +289,23 @@ public sealed unsafe class LlamaBackend
     }
 
     /// <summary>
-    /// Decodes on this thread with <paramref name="abortFlag"/> as the context's abort flag: once it is set, the errors
-    /// llama.cpp logs about the computation it stops ("failed to compute graph", "failed to decode") are what a cancel
-    /// looks like, not a fault, and go to the log as debug.
+    /// <c>llama_decode</c> on this thread, with <paramref name="abortFlag"/> the context's abort flag: once it is set,
+    /// the errors llama.cpp logs about the computation it stops ("failed to compute graph", "failed to decode") are
+    /// what a cancel looks like, not a fault, and go to the log as debug.
     /// </summary>
-    /// <returns><see cref="EndDecode"/>'s argument: the flag this thread had before.</returns>
-    internal static int* BeginDecode(int* abortFlag)
+    internal static int Decode(SafeLLamaContextHandle context, LLamaNativeBatch batch, int* abortFlag)
     {
         int* before = t_abortFlag;
         t_abortFlag = abortFlag;
-        return before;
+        try
+        {
+            return NativeMethods.llama_decode(context, batch);
+        }
+        finally
+        {
+            t_abortFlag = before;
+        }
     }
-
-    /// <summary>Ends <see cref="BeginDecode"/>'s scope.</summary>
-    internal static void EndDecode(int* before) => t_abortFlag = before;
 
     // llama.cpp logs in pieces (a line may come in several calls); pass on whole lines only.
     private static void OnLog(LLamaLogLevel level, string piece)

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using LLama.Native;
-using LlamaCpp.Native;
 
 namespace LlamaCpp;
 
@@ -118,17 +117,7 @@ public sealed unsafe class LlamaBatchDecoder : IDisposable
         }
 
         batch.n_tokens = count;
-        int* quiet = LlamaBackend.BeginDecode(_abort);
-        int status;
-        try
-        {
-            status = NativeMethods.llama_decode(_context, batch);
-        }
-        finally
-        {
-            LlamaBackend.EndDecode(quiet);
-        }
-
+        int status = LlamaBackend.Decode(_context, batch, _abort);
         switch (status)
         {
             case 0:

@@ -324,17 +324,7 @@ public sealed unsafe class LlamaGenerator : IDisposable
             batch.logits[i] = (byte)(logitsForLast && i == tokens.Length - 1 ? 1 : 0);
         }
 
-        int* quiet = LlamaBackend.BeginDecode(_abort);
-        int status;
-        try
-        {
-            status = NativeMethods.llama_decode(_context, batch);
-        }
-        finally
-        {
-            LlamaBackend.EndDecode(quiet);
-        }
-
+        int status = LlamaBackend.Decode(_context, batch, _abort);
         switch (status)
         {
             case 0:
