@@ -143,45 +143,24 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
                 new PermissionOption(RejectOnce, "Reject", PermissionOptionKind.RejectOnce),
                 new PermissionOption(RejectAlways, $"Always reject {call.AlwaysLabel}", PermissionOptionKind.RejectAlways),
             ]);
-        RequestPermissionResponse response;
-        try
+        // A client that cannot ask its user has not allowed anything.
+        PermissionAnswer answer = await PermissionQuestion.AskAsync(client, request, logger, cancellationToken).ConfigureAwait(false);
+        switch (answer)
         {
-            response = await client.RequestPermissionAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Counts as rejected; an answer arriving later is ignored, so the tool never runs (acpx PR 631).
-            return null;
-        }
-        catch (Exception ex) when (ex is JsonRpcException or IOException)
-        {
-            // A client that cannot ask its user has not allowed anything.
-            LogPermissionFailed(logger, session.Id, ex.Message);
-            return false;
-        }
-
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-
-        switch (response.Outcome)
-        {
-            case SelectedPermissionOutcome { OptionId: AllowOnce }:
+            case { Cancelled: true }:
+                return null;
+            case { OptionId: AllowOnce }:
                 return true;
-            case SelectedPermissionOutcome { OptionId: AllowAlways }:
+            case { OptionId: AllowAlways }:
                 session.Permissions.Remember(call.ApprovalKey, allowed: true);
                 return true;
-            case SelectedPermissionOutcome { OptionId: RejectAlways }:
+            case { OptionId: RejectAlways }:
                 session.Permissions.Remember(call.ApprovalKey, allowed: false);
                 return false;
-            case SelectedPermissionOutcome { OptionId: RejectOnce }:
+            case { OptionId: RejectOnce or null }:
                 return false;
-            case CancelledPermissionOutcome:
-                // The client answers so when the turn was cancelled; its session/cancel may still be on the way.
-                return null;
             default:
-                LogUnknownOption(logger, session.Id, (response.Outcome as SelectedPermissionOutcome)?.OptionId ?? "?");
+                LogUnknownOption(logger, session.Id, answer.OptionId);
                 return false;
         }
     }
@@ -241,8 +220,6 @@ internal sealed partial class ToolCallRunner(AgentSession session, IAcpClient cl
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: {Tool} threw")]
     private static partial void LogUnexpected(ILogger logger, string sessionId, string tool, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the permission request failed, so the call is not allowed: {Reason}")]
-    private static partial void LogPermissionFailed(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the client answered the permission request with unknown option {OptionId}; not allowed")]
     private static partial void LogUnknownOption(ILogger logger, string sessionId, string optionId);

@@ -1,7 +1,6 @@
 using Acp.GptOss.Inference;
 using Acp.GptOss.Tools;
 using Acp.Protocol;
-using Acp.Protocol.JsonRpc;
 using Microsoft.Extensions.Logging;
 
 namespace Acp.GptOss.Agent.FirstRun;
@@ -118,29 +117,9 @@ internal sealed partial class FirstRunDownload(AgentSession session, IAcpClient 
                 new PermissionOption(AllowOption, "Download", PermissionOptionKind.AllowOnce),
                 new PermissionOption(DenyOption, "Not now", PermissionOptionKind.RejectOnce),
             ]);
-        RequestPermissionResponse response;
-        try
-        {
-            response = await client.RequestPermissionAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-        catch (Exception e) when (e is JsonRpcException or IOException)
-        {
-            // A client that cannot ask its user has not allowed a 12 GB download.
-            LogPermissionFailed(logger, session.Id, e.Message);
-            return false;
-        }
-
-        return cancellationToken.IsCancellationRequested ? null
-            : response.Outcome switch
-            {
-                SelectedPermissionOutcome { OptionId: AllowOption } => true,
-                CancelledPermissionOutcome => null,
-                _ => false,
-            };
+        // A client that cannot ask its user has not allowed a 12 GB download.
+        PermissionAnswer answer = await PermissionQuestion.AskAsync(client, request, logger, cancellationToken).ConfigureAwait(false);
+        return answer.Cancelled ? null : answer.OptionId == AllowOption;
     }
 
     private StopReason Guide(string text)
@@ -162,7 +141,4 @@ internal sealed partial class FirstRunDownload(AgentSession session, IAcpClient 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the model download failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string sessionId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the permission request for the model download failed: {Reason}")]
-    private static partial void LogPermissionFailed(ILogger logger, string sessionId, string reason);
 }
