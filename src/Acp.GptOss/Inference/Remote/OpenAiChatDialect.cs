@@ -43,7 +43,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
                     if (card.ValueKind == JsonValueKind.Object && card.TryGetProperty("id", out JsonElement id) && id.ValueKind == JsonValueKind.String
                         && id.GetString() is { Length: > 0 } name)
                     {
-                        cards.Add((name, Int(card, "max_model_len") ?? Int(card, "context_length") ?? Int(card, "context_window")));
+                        cards.Add((name, RemoteJson.Int(card, "max_model_len") ?? RemoteJson.Int(card, "context_length") ?? RemoteJson.Int(card, "context_window")));
                     }
                 }
             }
@@ -82,7 +82,7 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
 
             using JsonDocument document = RemoteJson.ParseEvent(server, data, Route);
             JsonElement root = document.RootElement;
-            ReadUsage(root, request.Usage);
+            RemoteJson.ReadCachedTokens(root, request.Usage);
             if (!root.TryGetProperty("choices", out JsonElement choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
                 || choices[0] is not { ValueKind: JsonValueKind.Object } choice)
             {
@@ -126,13 +126,13 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
     // One delta: reasoning (vLLM's and SGLang's reasoning_content, or reasoning), content, tool call fragments.
     private static void Read(JsonElement delta, HarmonyWriter writer)
     {
-        string? reasoning = String(delta, "reasoning_content") ?? String(delta, "reasoning");
+        string? reasoning = RemoteJson.String(delta, "reasoning_content") ?? RemoteJson.String(delta, "reasoning");
         if (reasoning is not null)
         {
             writer.Reasoning(reasoning);
         }
 
-        if (String(delta, "content") is { } content)
+        if (RemoteJson.String(delta, "content") is { } content)
         {
             writer.Content(content);
         }
@@ -146,10 +146,10 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
                     continue;
                 }
 
-                int index = Int(call, "index") ?? 0;
+                int index = RemoteJson.Int(call, "index") ?? 0;
                 JsonElement function = call.TryGetProperty("function", out JsonElement f) && f.ValueKind == JsonValueKind.Object ? f : default;
-                string? name = function.ValueKind == JsonValueKind.Object ? String(function, "name") : null;
-                string? arguments = function.ValueKind == JsonValueKind.Object ? String(function, "arguments") : null;
+                string? name = function.ValueKind == JsonValueKind.Object ? RemoteJson.String(function, "name") : null;
+                string? arguments = function.ValueKind == JsonValueKind.Object ? RemoteJson.String(function, "arguments") : null;
                 writer.ToolCall(index, name, arguments);
             }
         }
@@ -330,22 +330,6 @@ internal sealed class OpenAiChatDialect : IRemoteDialect
 
     private static string ToolName(string recipient) =>
         recipient.StartsWith(FunctionsPrefix, StringComparison.Ordinal) ? recipient[FunctionsPrefix.Length..] : recipient;
-
-    private static void ReadUsage(JsonElement root, RemoteUsage usage)
-    {
-        if (root.TryGetProperty("usage", out JsonElement u) && u.ValueKind == JsonValueKind.Object
-            && u.TryGetProperty("prompt_tokens_details", out JsonElement details) && details.ValueKind == JsonValueKind.Object
-            && Int(details, "cached_tokens") is { } cached)
-        {
-            usage.CachedTokens = cached;
-        }
-    }
-
-    private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
-
-    private static int? Int(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n : null;
 
     /// <summary>Writes the Harmony ids of a chat answer as its deltas come, text as it comes.</summary>
     private sealed class HarmonyWriter(IHarmonyTokenizer tokenizer)

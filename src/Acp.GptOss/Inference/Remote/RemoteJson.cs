@@ -81,4 +81,26 @@ internal static class RemoteJson
             throw new InferenceException($"The server at {server.Endpoint} failed on {path}: {RemoteServer.ErrorMessage(System.Text.Encoding.UTF8.GetBytes(root.GetRawText()))}");
         }
     }
+
+    /// <summary>The string member <paramref name="name"/>; null when it is missing, not a string, or empty.</summary>
+    public static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
+
+    /// <summary>The 32-bit integer member <paramref name="name"/>; null when it is missing or not one.</summary>
+    public static int? Int(JsonElement element, string name) =>
+        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n : null;
+
+    /// <summary>
+    /// The prompt tokens an OpenAI-style <c>usage</c> (vLLM's, a chat server's) says the server's cache held:
+    /// <c>usage.prompt_tokens_details.cached_tokens</c>, when an event carries it.
+    /// </summary>
+    public static void ReadCachedTokens(JsonElement root, RemoteUsage usage)
+    {
+        if (root.TryGetProperty("usage", out JsonElement u) && u.ValueKind == JsonValueKind.Object
+            && u.TryGetProperty("prompt_tokens_details", out JsonElement details) && details.ValueKind == JsonValueKind.Object
+            && Int(details, "cached_tokens") is { } cached)
+        {
+            usage.CachedTokens = cached;
+        }
+    }
 }

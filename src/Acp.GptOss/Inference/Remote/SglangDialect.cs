@@ -39,8 +39,8 @@ internal sealed class SglangDialect : IRemoteDialect
             if (models?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("data", out JsonElement data)
                 && data.ValueKind == JsonValueKind.Array && data.GetArrayLength() > 0 && data[0] is { ValueKind: JsonValueKind.Object } card)
             {
-                served = String(card, "id") ?? path;
-                context = Int(card, "max_model_len");
+                served = RemoteJson.String(card, "id") ?? path;
+                context = RemoteJson.Int(card, "max_model_len");
             }
         }
 
@@ -50,8 +50,8 @@ internal sealed class SglangDialect : IRemoteDialect
         {
             if (serverInfo?.RootElement is { ValueKind: JsonValueKind.Object } root)
             {
-                version = String(root, "version");
-                context ??= Int(root, "context_length");
+                version = RemoteJson.String(root, "version");
+                context ??= RemoteJson.Int(root, "context_length");
             }
         }
 
@@ -82,7 +82,7 @@ internal sealed class SglangDialect : IRemoteDialect
             int[] ids = root.TryGetProperty("output_ids", out JsonElement o) && o.ValueKind == JsonValueKind.Array
                 ? [.. o.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id) ? id : throw NotId(server, e))]
                 : [];
-            int start = NewFrom(ids, meta.ValueKind == JsonValueKind.Object ? Int(meta, "completion_tokens") : null, yielded);
+            int start = NewFrom(ids, meta.ValueKind == JsonValueKind.Object ? RemoteJson.Int(meta, "completion_tokens") : null, yielded);
             for (int i = start; i < ids.Length; i++)
             {
                 yielded.Add(ids[i]);
@@ -94,22 +94,22 @@ internal sealed class SglangDialect : IRemoteDialect
                 continue;
             }
 
-            if (Int(meta, "cached_tokens") is { } cached)
+            if (RemoteJson.Int(meta, "cached_tokens") is { } cached)
             {
                 request.Usage.CachedTokens = cached;
             }
 
             if (meta.TryGetProperty("finish_reason", out JsonElement finish) && finish.ValueKind == JsonValueKind.Object)
             {
-                string? type = String(finish, "type");
+                string? type = RemoteJson.String(finish, "type");
                 request.Usage.StopReason = type;
                 if (type == "abort")
                 {
-                    throw new InferenceException($"The SGLang server at {server.Endpoint} aborted the completion: {String(finish, "message") ?? "no reason given"}.");
+                    throw new InferenceException($"The SGLang server at {server.Endpoint} aborted the completion: {RemoteJson.String(finish, "message") ?? "no reason given"}.");
                 }
 
                 // The matched stop token, should the server have trimmed it after all.
-                if (type == "stop" && Int(finish, "matched") is { } matched && (yielded.Count == 0 || yielded[^1] != matched)
+                if (type == "stop" && RemoteJson.Int(finish, "matched") is { } matched && (yielded.Count == 0 || yielded[^1] != matched)
                     && request.StopTokens.Span.Contains(matched))
                 {
                     yield return matched;
@@ -191,13 +191,7 @@ internal sealed class SglangDialect : IRemoteDialect
             ?? await server.TryGetJsonAsync("model_info", cancellationToken).ConfigureAwait(false);
 
     private static string? ModelPath(JsonDocument? info) =>
-        info?.RootElement is { ValueKind: JsonValueKind.Object } root ? String(root, "model_path") : null;
-
-    private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
-
-    private static int? Int(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n : null;
+        info?.RootElement is { ValueKind: JsonValueKind.Object } root ? RemoteJson.String(root, "model_path") : null;
 
     private static InferenceException NotId(RemoteServer server, JsonElement value) =>
         new($"The SGLang server at {server.Endpoint} gave {value.GetRawText()} among output_ids, where a token id was expected.");

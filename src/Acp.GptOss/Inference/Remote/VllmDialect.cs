@@ -76,7 +76,7 @@ internal sealed class VllmDialect : IRemoteDialect
             using JsonDocument document = RemoteJson.ParseEvent(server, data, Route);
             JsonElement root = document.RootElement;
             ThrowIfFlatError(server, root, Route);
-            ReadUsage(root, request.Usage);
+            RemoteJson.ReadCachedTokens(root, request.Usage);
             if (!root.TryGetProperty("choices", out JsonElement choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
             {
                 continue;
@@ -200,16 +200,6 @@ internal sealed class VllmDialect : IRemoteDialect
             && kind.GetString() == "error")
         {
             throw new InferenceException($"The server at {server.Endpoint} failed on {path}: {RemoteServer.ErrorMessage(System.Text.Encoding.UTF8.GetBytes(root.GetRawText()))}");
-        }
-    }
-
-    private static void ReadUsage(JsonElement root, RemoteUsage usage)
-    {
-        if (root.TryGetProperty("usage", out JsonElement u) && u.ValueKind == JsonValueKind.Object
-            && u.TryGetProperty("prompt_tokens_details", out JsonElement details) && details.ValueKind == JsonValueKind.Object
-            && details.TryGetProperty("cached_tokens", out JsonElement cached) && cached.ValueKind == JsonValueKind.Number && cached.TryGetInt32(out int n))
-        {
-            usage.CachedTokens = n;
         }
     }
 
