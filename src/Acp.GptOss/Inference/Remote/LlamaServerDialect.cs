@@ -25,8 +25,8 @@ internal sealed class LlamaServerDialect : IRemoteDialect
         using JsonDocument props = await server.TryGetJsonAsync("props", cancellationToken).ConfigureAwait(false)
             ?? throw new InferenceException($"The server at {server.Endpoint} has no /props: it is not llama-server (try --remote-kind).");
         JsonElement root = props.RootElement;
-        int? context = root.TryGetProperty("default_generation_settings", out JsonElement settings)
-            && settings.TryGetProperty("n_ctx", out JsonElement nCtx) && nCtx.TryGetInt32(out int n) && n > 0 ? n : null;
+        int? context = root.TryGetProperty("default_generation_settings", out JsonElement settings) && settings.ValueKind == JsonValueKind.Object
+            && RemoteJson.Int(settings, "n_ctx") is { } n && n > 0 ? n : null;
         string? build = root.TryGetProperty("build_info", out JsonElement b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
         string served = await ServedModelAsync(server, root, cancellationToken).ConfigureAwait(false);
         if (model is not null && !string.Equals(model, served, StringComparison.Ordinal)
@@ -57,7 +57,7 @@ internal sealed class LlamaServerDialect : IRemoteDialect
             int[] tokens = root.TryGetProperty("tokens", out JsonElement t) && t.ValueKind == JsonValueKind.Array
                 ? [.. t.EnumerateArray().Select(e => e.GetInt32())]
                 : [];
-            int predicted = root.TryGetProperty("tokens_predicted", out JsonElement p) && p.TryGetInt32(out int count) ? count : seen + tokens.Length;
+            int predicted = RemoteJson.Int(root, "tokens_predicted") ?? seen + tokens.Length;
             if (predicted > seen + tokens.Length && tokens.Length > 0)
             {
                 // Tokens held back mid-character: their bytes lead this event's content.
@@ -124,20 +124,20 @@ internal sealed class LlamaServerDialect : IRemoteDialect
 
     private static void ReadUsage(JsonElement root, RemoteUsage usage)
     {
-        if (root.TryGetProperty("timings", out JsonElement timings))
+        if (root.TryGetProperty("timings", out JsonElement timings) && timings.ValueKind == JsonValueKind.Object)
         {
-            if (timings.TryGetProperty("cache_n", out JsonElement cached) && cached.TryGetInt32(out int n))
+            if (RemoteJson.Int(timings, "cache_n") is { } n)
             {
                 usage.CachedTokens = n;
             }
 
-            if (timings.TryGetProperty("prompt_ms", out JsonElement ms) && ms.TryGetDouble(out double promptMs))
+            if (timings.TryGetProperty("prompt_ms", out JsonElement ms) && ms.ValueKind == JsonValueKind.Number && ms.TryGetDouble(out double promptMs))
             {
                 usage.PromptMs = promptMs;
             }
         }
 
-        if (root.TryGetProperty("tokens_cached", out JsonElement tokensCached) && tokensCached.TryGetInt32(out int c))
+        if (RemoteJson.Int(root, "tokens_cached") is { } c)
         {
             usage.CachedTokens ??= c;
         }

@@ -108,7 +108,7 @@ internal sealed class VllmDialect : IRemoteDialect
                 // message ended: stop_reason names a stop_token_ids id; none names the tokenizer's EOS, which is
                 // gpt-oss's <|return|> (its other EOS ids, from the generation config, come as stop_token_ids).
                 if (reason == "stop" && !request.StopTokens.Span.Contains(last)
-                    && (StopReason(choice) ?? request.Tokenizer.SpecialTokens.Return) is int stopToken && request.StopTokens.Span.Contains(stopToken))
+                    && (RemoteJson.Int(choice, "stop_reason") ?? request.Tokenizer.SpecialTokens.Return) is int stopToken && request.StopTokens.Span.Contains(stopToken))
                 {
                     yield return stopToken;
                 }
@@ -186,9 +186,6 @@ internal sealed class VllmDialect : IRemoteDialect
         }
     }
 
-    private static int? StopReason(JsonElement choice) =>
-        choice.TryGetProperty("stop_reason", out JsonElement stop) && stop.ValueKind == JsonValueKind.Number && stop.TryGetInt32(out int token) ? token : null;
-
     private static InferenceException NotIds(RemoteServer server, string what) =>
         new($"The vLLM server at {server.Endpoint} gave {what} where a token id was expected (vLLM 0.10 or later is needed).");
 
@@ -218,7 +215,7 @@ internal sealed class VllmDialect : IRemoteDialect
             {
                 if (card.ValueKind == JsonValueKind.Object && card.TryGetProperty("id", out JsonElement id) && id.ValueKind == JsonValueKind.String && id.GetString() is { Length: > 0 } name)
                 {
-                    int? context = card.TryGetProperty("max_model_len", out JsonElement m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int n) && n > 0 ? n : null;
+                    int? context = RemoteJson.Int(card, "max_model_len") is { } n && n > 0 ? n : null;
                     string? owner = card.TryGetProperty("owned_by", out JsonElement o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
                     cards.Add(new ModelCard(name, context, owner));
                 }
