@@ -51,4 +51,29 @@ internal static class FakeServingEngineKit
 
     /// <summary><paramref name="ids"/> in pieces of <paramref name="size"/>, as a server streams several tokens an event.</summary>
     public static IEnumerable<int[]> Chunks(int[] ids, int size) => ids.Chunk(size);
+
+    /// <summary>
+    /// Reads the two tokens the fake's <paramref name="stream"/> sends first, cancels, and checks that the next read
+    /// throws and that the server's response is closed before its end.
+    /// </summary>
+    public static async Task AssertCancelClosesTheResponseAsync(IRemoteDialect dialect, RemoteModelInfo info, RemoteServer server, FakeServingEngineStream stream)
+    {
+        using var cancel = new CancellationTokenSource();
+        IAsyncEnumerator<int> tokens = dialect.GenerateAsync(server, info, await RequestAsync(), cancel.Token).GetAsyncEnumerator(cancel.Token);
+        try
+        {
+            Assert.True(await tokens.MoveNextAsync());
+            Assert.True(await tokens.MoveNextAsync());
+            cancel.Cancel();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await tokens.MoveNextAsync());
+        }
+        finally
+        {
+            await tokens.DisposeAsync();
+        }
+
+        await stream.Abandoned.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(stream.ReadToEnd);
+    }
 }

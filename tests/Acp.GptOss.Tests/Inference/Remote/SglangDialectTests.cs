@@ -186,23 +186,8 @@ public sealed class SglangDialectTests
         int[] answer = await IdsAsync(Answer);
         FakeServingEngineStream stream = fake.Stream("generate").Data(Event(answer[..2], 2, "null"));
         using RemoteServer server = Server(fake);
-        using var cancel = new CancellationTokenSource();
-        IAsyncEnumerator<int> tokens = new SglangDialect().GenerateAsync(server, Info(), await RequestAsync(), cancel.Token).GetAsyncEnumerator(cancel.Token);
-        try
-        {
-            Assert.True(await tokens.MoveNextAsync());
-            Assert.True(await tokens.MoveNextAsync());
-            cancel.Cancel();
 
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await tokens.MoveNextAsync());
-        }
-        finally
-        {
-            await tokens.DisposeAsync();
-        }
-
-        await stream.Abandoned.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.False(stream.ReadToEnd);
+        await AssertCancelClosesTheResponseAsync(new SglangDialect(), Info(), server, stream);
     }
 
     [Fact]

@@ -219,23 +219,8 @@ public sealed class VllmDialectTests
         int[] answer = await IdsAsync(Answer);
         FakeServingEngineStream stream = fake.Stream("v1/completions").Data(Event(answer[..2], null, null, true, true));
         using RemoteServer server = Server(fake);
-        using var cancel = new CancellationTokenSource();
-        IAsyncEnumerator<int> tokens = new VllmDialect().GenerateAsync(server, Info(), await RequestAsync(), cancel.Token).GetAsyncEnumerator(cancel.Token);
-        try
-        {
-            Assert.True(await tokens.MoveNextAsync());
-            Assert.True(await tokens.MoveNextAsync());
-            cancel.Cancel();
 
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await tokens.MoveNextAsync());
-        }
-        finally
-        {
-            await tokens.DisposeAsync();
-        }
-
-        await stream.Abandoned.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.False(stream.ReadToEnd);
+        await AssertCancelClosesTheResponseAsync(new VllmDialect(), Info(), server, stream);
     }
 
     [Fact]
